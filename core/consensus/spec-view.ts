@@ -1,0 +1,101 @@
+/**
+ * The refinement mapping: how a node's state and messages look at the level of spec/Zab.tla.
+ * Trace validation records these views; the invariants (invariants.ts) are defined on them, so the
+ * TypeScript and TLA+ invariants read the same variables.
+ */
+import type { NodeState } from "./state.ts"
+import type { Message, NodeId, Txn } from "./types.ts"
+import { counterOf, epochOf, type Zxid } from "./zxid.ts"
+
+export type SpecZxid = readonly [epoch: number, counter: number]
+export interface SpecTxn {
+  readonly zxid: SpecZxid
+  readonly value: string
+}
+
+export interface SpecNode {
+  readonly role: "looking" | "following" | "leading" | "observing"
+  readonly phase: "election" | "discovery" | "sync" | "broadcast"
+  readonly leader: NodeId
+  readonly currentEpoch: number
+  readonly acceptedEpoch: number
+  readonly history: readonly SpecTxn[]
+  readonly lastCommitted: number
+  readonly ackeRecv: readonly NodeId[]
+  /** Per voter; -1 = none. */
+  readonly ackIndex: Readonly<Record<NodeId, number>>
+}
+
+export type SpecMessage =
+  | { readonly type: "LEADERINFO"; readonly src: NodeId; readonly epoch: number }
+  | {
+      readonly type: "ACKEPOCH"
+      readonly src: NodeId
+      readonly dst: NodeId
+      readonly epoch: number
+      readonly curEpoch: number
+      readonly lastZxid: SpecZxid
+    }
+  | { readonly type: "NEWLEADER"; readonly src: NodeId; readonly dst: NodeId; readonly epoch: number; readonly hist: readonly SpecTxn[] }
+  | { readonly type: "ACK"; readonly src: NodeId; readonly dst: NodeId; readonly epoch: number; readonly len: number }
+  | { readonly type: "PROPOSAL"; readonly src: NodeId; readonly epoch: number; readonly hist: readonly SpecTxn[] }
+  | { readonly type: "COMMIT"; readonly src: NodeId; readonly epoch: number; readonly zxid: SpecZxid }
+  | { readonly type: "INFORM"; readonly src: NodeId; readonly epoch: number; readonly hist: readonly SpecTxn[] }
+
+const decoder = new TextDecoder()
+export const specZxid = (z: Zxid): SpecZxid => [epochOf(z), counterOf(z)]
+/** Transaction data is shown to the spec as a UTF-8 string (the simulator proposes short strings). */
+export const specTxn = (t: Txn): SpecTxn => ({ zxid: specZxid(t.zxid), value: decoder.decode(t.data) })
+
+export function specNode(s: NodeState): SpecNode {
+  const voters = s.config.voters
+  const none = Object.fromEntries(voters.map((v) => [v, -1]))
+  const history = s.log.toArray().map(specTxn)
+  if (s.config.observers.includes(s.config.id)) {
+    // The spec's observers only ever learn committed entries; their connection state is not modelled.
+    return { role: "observing", phase: "broadcast", leader: 0, currentEpoch: 0, acceptedEpoch: 0, history, lastCommitted: s.commitIndex, ackeRecv: [], ackIndex: none }
+  }
+  const lead = s.lead
+  return {
+    role: s.role,
+    phase: s.phase,
+    leader: s.leader,
+    currentEpoch: s.currentEpoch,
+    acceptedEpoch: s.acceptedEpoch,
+    history,
+    lastCommitted: s.commitIndex,
+    ackeRecv: lead?.ackeRecv ?? [],
+    ackIndex: lead === undefined ? none : Object.fromEntries(voters.map((v) => [v, v === s.config.id ? -1 : (lead.ackIndex[v] ?? -1)])),
+  }
+}
+
+/**
+ * The spec message a send stands for, judged by the sender's state after the step that sent it;
+ * undefined for messages the spec does not model (election, FOLLOWERINFO, observers' ACKs).
+ */
+export function specMessage(sender: NodeState, to: NodeId, m: Message): SpecMessage | undefined {
+  const src = sender.config.id
+  const prefixTo = (z: Zxid) => sender.log.slice(0, sender.log.countUpTo(z)).map(specTxn)
+  switch (m._tag) {
+    case "LeaderInfo":
+      return { type: "LEADERINFO", src, epoch: m.epoch }
+    case "AckEpoch":
+      return { type: "ACKEPOCH", src, dst: to, epoch: m.epoch, curEpoch: m.currentEpoch, lastZxid: specZxid(m.lastZxid) }
+    case "NewLeader":
+      return { type: "NEWLEADER", src, dst: to, epoch: m.epoch, hist: prefixTo(m.leaderLastZxid) }
+    case "Ack":
+      if (sender.config.observers.includes(src)) return undefined
+      return { type: "ACK", src, dst: to, epoch: m.epoch, len: sender.log.countUpTo(m.zxid) }
+    case "Proposal":
+      return { type: "PROPOSAL", src, epoch: m.epoch, hist: prefixTo(m.txns[m.txns.length - 1]?.zxid ?? m.prevZxid) }
+    case "Commit":
+      return { type: "COMMIT", src, epoch: m.epoch, zxid: specZxid(m.zxid) }
+    case "Ping":
+      return { type: "COMMIT", src, epoch: m.epoch, zxid: specZxid(m.commitZxid) }
+    case "Inform":
+      return { type: "INFORM", src, epoch: m.epoch, hist: prefixTo(m.commitZxid) }
+    case "Vote":
+    case "FollowerInfo":
+      return undefined
+  }
+}

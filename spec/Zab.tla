@@ -1,0 +1,490 @@
+-------------------------------- MODULE Zab --------------------------------
+(***************************************************************************)
+(* Sequent's Zab: the atomic-broadcast core of a ZooKeeper-style ensemble. *)
+(* The contract this module follows is core/consensus/PROTOCOL.md; every   *)
+(* action below is one action of that document, with the same name, and   *)
+(* trace validation (ZabTrace.tla) checks that every step of the           *)
+(* TypeScript implementation is a step of this specification.             *)
+(*                                                                         *)
+(* What is modelled:                                                       *)
+(*   - voters (Server = 1..N) going through discovery, synchronization and *)
+(*     broadcast, and observers (Observer) learning committed entries;     *)
+(*   - owned epochs: epoch e belongs to voter Owner(e), and a leader only  *)
+(*     ever picks an epoch it owns that is above every epoch it promised,  *)
+(*     so no two leaders ever share an epoch, whatever the election did;   *)
+(*   - crashes: Restart resets the volatile state, persisted state         *)
+(*     (currentEpoch, acceptedEpoch, history, lastCommitted) survives. A   *)
+(*     step's persistence is atomic (PROTOCOL.md, "persist before          *)
+(*     acknowledge"), so a crash is a Restart between two steps.           *)
+(*                                                                         *)
+(* What is abstracted:                                                     *)
+(*   - Leader election is an arbitrary choice (Elect): a looking voter may *)
+(*     decide for any voter, including itself. Safety must not depend on   *)
+(*     the election, so the spec does not model fast leader election.     *)
+(*   - The network is the set msgs of every message ever sent. A receive   *)
+(*     action reads any message of msgs and never removes it, so loss      *)
+(*     (never read), duplication (read again) and reordering (read in any  *)
+(*     order) are all free.                                                *)
+(*   - Messages that only change looking state or trigger resends          *)
+(*     (election notifications, FOLLOWERINFO, OBSERVERINFO, PING) are not  *)
+(*     modelled; timeouts are Restart. Histories are sent whole: the       *)
+(*     implementation's DIFF/TRUNC/SNAP and batched proposals are          *)
+(*     encodings of "the leader's history when it sent the message".       *)
+(*   - Time and liveness: this is a safety specification only.             *)
+(*                                                                         *)
+(* Restart is always enabled (for a node already in its reset state it is  *)
+(* a stuttering step), so the specification never deadlocks.               *)
+(***************************************************************************)
+EXTENDS Integers, Sequences, FiniteSets, TLC
+
+CONSTANTS
+    Server,     \* the voters: 1..N
+    Observer,   \* observers: naturals disjoint from Server (may be empty)
+    Value,      \* what clients write
+    MaxEpoch,   \* bound on epochs (a leader picks epochs in 1..MaxEpoch)
+    MaxBatch    \* bound on the number of transactions in one PROPOSAL
+
+ASSUME ServerAssumption ==
+    /\ Server = 1..Cardinality(Server)
+    /\ Cardinality(Server) >= 1
+ASSUME ObserverAssumption ==
+    /\ Observer \subseteq Nat
+    /\ Observer \cap Server = {}
+ASSUME BoundsAssumption ==
+    /\ MaxEpoch \in Nat
+    /\ MaxBatch \in Nat \ {0}
+
+Node == Server \cup Observer
+
+\* Epoch e >= 1 belongs to voter ((e - 1) mod N) + 1 (voters are 1..N, sorted).
+Owner(e) == ((e - 1) % Cardinality(Server)) + 1
+
+\* A strict majority of the voters; observers never count.
+IsQuorum(S) == 2 * Cardinality(S \cap Server) > Cardinality(Server)
+
+Max(a, b) == IF a >= b THEN a ELSE b
+Range(f) == {f[i] : i \in DOMAIN f}
+
+-----------------------------------------------------------------------------
+(* Zxids are <<epoch, counter>> pairs, compared lexicographically.         *)
+
+Zxid == Nat \X Nat
+NoZxid == <<0, 0>>          \* the zxid of the empty history
+ZxidLt(a, b) == a[1] < b[1] \/ (a[1] = b[1] /\ a[2] < b[2])
+ZxidLeq(a, b) == ~ ZxidLt(b, a)
+
+Txn == [zxid : Zxid, value : Value]
+
+LastZxid(h) == IF h = << >> THEN NoZxid ELSE h[Len(h)].zxid
+
+\* Zxid of the i-th entry of h, NoZxid for i = 0.
+ZxidAt(h, i) == IF i = 0 THEN NoZxid ELSE h[i].zxid
+
+IsPrefix(s, t) == Len(s) <= Len(t) /\ s = SubSeq(t, 1, Len(s))
+IsStrictPrefix(s, t) == Len(s) < Len(t) /\ s = SubSeq(t, 1, Len(s))
+
+\* <<curEpoch, lastZxid>> pairs as the leader compares them in discovery.
+NewerState(ce1, z1, ce2, z2) == ce1 > ce2 \/ (ce1 = ce2 /\ ZxidLt(z2, z1))
+
+-----------------------------------------------------------------------------
+VARIABLES
+    role,           \* "looking", "following", "leading"; "observing" for observers
+    phase,          \* "election", "discovery", "sync", "broadcast"
+    leader,         \* whom a follower follows (a leader names itself), 0 = none
+    currentEpoch,   \* persisted: epoch of the last NEWLEADER accepted / led
+    acceptedEpoch,  \* persisted: the highest epoch promised
+    history,        \* persisted: the transaction log
+    lastCommitted,  \* persisted: length of the prefix of history known committed
+    ackeRecv,       \* leader: voters whose ACKEPOCH for its epoch arrived
+    ackIndex,       \* leader: per voter, longest prefix acknowledged (-1 = none)
+    msgs,           \* ghost: every message ever sent
+    proposed,       \* ghost: every Txn a leader ever created
+    initHist        \* ghost: epoch |-> history it was established with;
+                    \*   DOMAIN initHist is the set of established epochs
+
+persistedVars == <<currentEpoch, acceptedEpoch, history, lastCommitted>>
+volatileVars == <<role, phase, leader, ackeRecv, ackIndex>>
+ghostVars == <<msgs, proposed, initHist>>
+vars == <<role, phase, leader, currentEpoch, acceptedEpoch, history,
+          lastCommitted, ackeRecv, ackIndex, msgs, proposed, initHist>>
+
+NoAcks == [v \in Server |-> -1]
+
+-----------------------------------------------------------------------------
+(* Messages (the exact records trace validation compares).                 *)
+
+LeaderInfo(src, e) == [type |-> "LEADERINFO", src |-> src, epoch |-> e]
+AckEpoch(src, dst, e, ce, z) ==
+    [type |-> "ACKEPOCH", src |-> src, dst |-> dst, epoch |-> e,
+     curEpoch |-> ce, lastZxid |-> z]
+NewLeader(src, dst, e, h) ==
+    [type |-> "NEWLEADER", src |-> src, dst |-> dst, epoch |-> e, hist |-> h]
+Ack(src, dst, e, len) ==
+    [type |-> "ACK", src |-> src, dst |-> dst, epoch |-> e, len |-> len]
+Proposal(src, e, h) == [type |-> "PROPOSAL", src |-> src, epoch |-> e, hist |-> h]
+Commit(src, e, z) == [type |-> "COMMIT", src |-> src, epoch |-> e, zxid |-> z]
+Inform(src, e, h) == [type |-> "INFORM", src |-> src, epoch |-> e, hist |-> h]
+
+Send(S) == msgs' = msgs \cup S
+
+-----------------------------------------------------------------------------
+Init ==
+    /\ role = [n \in Node |-> IF n \in Server THEN "looking" ELSE "observing"]
+    /\ phase = [n \in Node |-> IF n \in Server THEN "election" ELSE "broadcast"]
+    /\ leader = [n \in Node |-> 0]
+    /\ currentEpoch = [n \in Node |-> 0]
+    /\ acceptedEpoch = [n \in Node |-> 0]
+    /\ history = [n \in Node |-> << >>]
+    /\ lastCommitted = [n \in Node |-> 0]
+    /\ ackeRecv = [n \in Node |-> {}]
+    /\ ackIndex = [n \in Node |-> NoAcks]
+    /\ msgs = {}
+    /\ proposed = {}
+    /\ initHist = << >>
+
+-----------------------------------------------------------------------------
+(* The commit rule, shared by LeaderRecvAck and LeaderPropose. A prefix of *)
+(* length i is committed once a quorum holds it: the voters whose ackIndex *)
+(* is at least i, plus the leader itself, which holds its whole history.   *)
+(* The leader's own entry of ackIndex stays -1.                            *)
+
+CommitPoint(l, h, idx) ==
+    LET held == {i \in 1..Len(h) : IsQuorum({v \in Server : idx[v] >= i} \cup {l})}
+    IN  IF held = {} THEN 0 ELSE CHOOSE c \in held : \A j \in held : j <= c
+
+\* Raise lastCommitted[l] to the commit point of history h. If it grew, tell
+\* followers (COMMIT) and observers (INFORM carries the committed prefix).
+\* `announce` forces the messages even if nothing grew: used when the epoch
+\* is established, so that for every value lastCommitted[l] takes while l
+\* leads in broadcast there is a COMMIT and an INFORM of this epoch in msgs
+\* (the implementation's heartbeat Ping{epoch, commitZxid} and an observer's
+\* initial Inform are resends of those).
+AdvanceCommit(l, h, idx, announce) ==
+    LET e  == currentEpoch[l]
+        lc == Max(lastCommitted[l], CommitPoint(l, h, idx))
+    IN  /\ lastCommitted' = [lastCommitted EXCEPT ![l] = lc]
+        /\ IF lc > lastCommitted[l] \/ announce
+              THEN msgs' = msgs \cup {Commit(l, e, ZxidAt(h, lc)),
+                                      Inform(l, e, SubSeq(h, 1, lc))}
+              ELSE UNCHANGED msgs
+
+-----------------------------------------------------------------------------
+(* Election: a looking voter decides for l. Any decision is allowed.       *)
+(* A new leader picks an epoch it owns above everything it promised, so    *)
+(* it can never reuse an epoch, even after a crash (acceptedEpoch is       *)
+(* persisted before LEADERINFO is sent).                                   *)
+Elect(s, l) ==
+    /\ s \in Server
+    /\ role[s] = "looking"
+    /\ IF l = s
+          THEN \E e \in (acceptedEpoch[s] + 1)..MaxEpoch :
+                 /\ Owner(e) = s
+                 /\ role' = [role EXCEPT ![s] = "leading"]
+                 /\ acceptedEpoch' = [acceptedEpoch EXCEPT ![s] = e]
+                 /\ Send({LeaderInfo(s, e)})
+          ELSE /\ role' = [role EXCEPT ![s] = "following"]
+               /\ UNCHANGED <<acceptedEpoch, msgs>>
+    /\ phase' = [phase EXCEPT ![s] = "discovery"]
+    /\ leader' = [leader EXCEPT ![s] = l]
+    /\ UNCHANGED <<currentEpoch, history, lastCommitted, ackeRecv, ackIndex,
+                   proposed, initHist>>
+
+(* Discovery, follower side: promise the leader's epoch (never go back),   *)
+(* and report where this follower's history stands. After the promise the  *)
+(* follower never acknowledges anything of an older epoch again.           *)
+FollowerAcceptEpoch(f, m) ==
+    /\ role[f] = "following"
+    /\ phase[f] = "discovery"
+    /\ m.type = "LEADERINFO"
+    /\ m.src = leader[f]
+    /\ m.epoch >= acceptedEpoch[f]
+    /\ acceptedEpoch' = [acceptedEpoch EXCEPT ![f] = m.epoch]
+    /\ phase' = [phase EXCEPT ![f] = "sync"]
+    /\ Send({AckEpoch(f, m.src, m.epoch, currentEpoch[f], LastZxid(history[f]))})
+    /\ UNCHANGED <<role, leader, currentEpoch, history, lastCommitted,
+                   ackeRecv, ackIndex, proposed, initHist>>
+
+(* Discovery, leader side. A follower whose history is newer than the      *)
+(* leader's means the leader may miss committed entries: it gives up.      *)
+(* Once a quorum (with the leader) promised, the leader's history holds    *)
+(* everything committed in earlier epochs: it becomes the epoch's initial  *)
+(* history, sent to every follower that promised. A follower promising     *)
+(* late (sync or broadcast) just gets NEWLEADER: its newer entries, if     *)
+(* any, were never committed.                                              *)
+LeaderRecvAckEpoch(l, m) ==
+    /\ role[l] = "leading"
+    /\ m.type = "ACKEPOCH"
+    /\ m.dst = l
+    /\ m.epoch = acceptedEpoch[l]
+    /\ LET e == acceptedEpoch[l]
+           A == ackeRecv[l] \cup {m.src}
+       IN
+       \/ /\ phase[l] = "discovery"
+          /\ IF NewerState(m.curEpoch, m.lastZxid,
+                           currentEpoch[l], LastZxid(history[l]))
+                THEN \* give up: a voter with a newer history must lead
+                     /\ role' = [role EXCEPT ![l] = "looking"]
+                     /\ phase' = [phase EXCEPT ![l] = "election"]
+                     /\ leader' = [leader EXCEPT ![l] = 0]
+                     /\ ackeRecv' = [ackeRecv EXCEPT ![l] = {}]
+                     /\ UNCHANGED <<currentEpoch, msgs>>
+                ELSE /\ ackeRecv' = [ackeRecv EXCEPT ![l] = A]
+                     /\ UNCHANGED <<role, leader>>
+                     /\ IF IsQuorum(A \cup {l})
+                           THEN /\ currentEpoch' = [currentEpoch EXCEPT ![l] = e]
+                                /\ phase' = [phase EXCEPT ![l] = "sync"]
+                                /\ Send({NewLeader(l, f, e, history[l]) : f \in A})
+                           ELSE UNCHANGED <<currentEpoch, phase, msgs>>
+       \/ /\ phase[l] \in {"sync", "broadcast"}
+          /\ ackeRecv' = [ackeRecv EXCEPT ![l] = A]
+          /\ Send({NewLeader(l, m.src, e, history[l])})
+          /\ UNCHANGED <<role, phase, leader, currentEpoch>>
+    /\ UNCHANGED <<acceptedEpoch, history, lastCommitted, ackIndex,
+                   proposed, initHist>>
+
+(* Resend NEWLEADER with the current history to followers that promised.   *)
+(* PROTOCOL.md names one follower f; a set F lets one implementation step  *)
+(* (a timer tick) resend to several followers at once. F = {f} is the      *)
+(* PROTOCOL.md action; larger sets reach no new state.                     *)
+LeaderResendNewLeader(l, F) ==
+    /\ role[l] = "leading"
+    /\ phase[l] \in {"sync", "broadcast"}
+    /\ F /= {}
+    /\ F \subseteq ackeRecv[l]
+    /\ Send({NewLeader(l, f, currentEpoch[l], history[l]) : f \in F})
+    /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch, history,
+                   lastCommitted, ackeRecv, ackIndex, proposed, initHist>>
+
+(* Synchronization, follower side. NEWLEADER replaces the history, except  *)
+(* that a follower already synchronized in this epoch keeps a history at   *)
+(* least as long: both are prefixes of the leader's history, and a stale   *)
+(* or duplicated NEWLEADER must not take back entries the follower acked.  *)
+FollowerSync(f, m) ==
+    /\ role[f] = "following"
+    /\ phase[f] = "sync"
+    /\ m.type = "NEWLEADER"
+    /\ m.dst = f
+    /\ m.src = leader[f]
+    /\ m.epoch = acceptedEpoch[f]
+    /\ LET h == IF currentEpoch[f] = m.epoch /\ Len(history[f]) >= Len(m.hist)
+                   THEN history[f]
+                   ELSE m.hist
+       IN  /\ history' = [history EXCEPT ![f] = h]
+           /\ currentEpoch' = [currentEpoch EXCEPT ![f] = m.epoch]
+           /\ phase' = [phase EXCEPT ![f] = "broadcast"]
+           /\ Send({Ack(f, m.src, m.epoch, Len(h))})
+    /\ UNCHANGED <<role, leader, acceptedEpoch, lastCommitted, ackeRecv,
+                   ackIndex, proposed, initHist>>
+
+(* Leader counts acknowledgements (cumulative, so stale duplicates are     *)
+(* harmless). A quorum of synchronized voters establishes the epoch; from  *)
+(* then on the longest prefix held by a quorum is committed.               *)
+LeaderRecvAck(l, m) ==
+    /\ role[l] = "leading"
+    /\ phase[l] \in {"sync", "broadcast"}
+    /\ m.type = "ACK"
+    /\ m.dst = l
+    /\ m.epoch = currentEpoch[l]
+    /\ m.src \in Server
+    /\ LET e   == currentEpoch[l]
+           idx == [ackIndex[l] EXCEPT ![m.src] = Max(@, m.len)]
+           establish == /\ phase[l] = "sync"
+                        /\ IsQuorum({v \in Server : idx[v] >= 0} \cup {l})
+           ph  == IF establish THEN "broadcast" ELSE phase[l]
+       IN  /\ ackIndex' = [ackIndex EXCEPT ![l] = idx]
+           /\ phase' = [phase EXCEPT ![l] = ph]
+           /\ initHist' = IF establish THEN (e :> history[l]) @@ initHist
+                                      ELSE initHist
+           /\ IF ph = "broadcast"
+                 THEN AdvanceCommit(l, history[l], idx, establish)
+                 ELSE UNCHANGED <<lastCommitted, msgs>>
+    /\ UNCHANGED <<role, leader, currentEpoch, acceptedEpoch, history,
+                   ackeRecv, proposed>>
+
+(* Broadcast: the leader appends a batch of new transactions, numbered     *)
+(* after the last one of its epoch, and sends its history up to the batch. *)
+LeaderPropose(l, batch) ==
+    /\ role[l] = "leading"
+    /\ phase[l] = "broadcast"
+    /\ LET e    == currentEpoch[l]
+           last == LastZxid(history[l])
+           c0   == IF last[1] = e THEN last[2] ELSE 0
+           txns == [i \in 1..Len(batch) |-> [zxid |-> <<e, c0 + i>>,
+                                            value |-> batch[i]]]
+           h    == history[l] \o txns
+       IN  /\ history' = [history EXCEPT ![l] = h]
+           /\ proposed' = proposed \cup Range(txns)
+           \* the commit recomputation only matters with a single voter
+           /\ LET lc == Max(lastCommitted[l], CommitPoint(l, h, ackIndex[l]))
+              IN  /\ lastCommitted' = [lastCommitted EXCEPT ![l] = lc]
+                  /\ Send({Proposal(l, e, h)} \cup
+                          IF lc > lastCommitted[l]
+                             THEN {Commit(l, e, ZxidAt(h, lc)),
+                                   Inform(l, e, SubSeq(h, 1, lc))}
+                             ELSE {})
+    /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch,
+                   ackeRecv, ackIndex, initHist>>
+
+(* A follower accepts a proposal that extends its history.                 *)
+FollowerAccept(f, m) ==
+    /\ role[f] = "following"
+    /\ phase[f] = "broadcast"
+    /\ m.type = "PROPOSAL"
+    /\ m.src = leader[f]
+    /\ m.epoch = currentEpoch[f]
+    /\ IsStrictPrefix(history[f], m.hist)
+    /\ history' = [history EXCEPT ![f] = m.hist]
+    /\ Send({Ack(f, m.src, m.epoch, Len(m.hist))})
+    /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch,
+                   lastCommitted, ackeRecv, ackIndex, proposed, initHist>>
+
+(* A follower's history is a prefix of its leader's, so everything it      *)
+(* holds up to the committed zxid is committed.                            *)
+FollowerCommit(f, m) ==
+    /\ role[f] = "following"
+    /\ phase[f] = "broadcast"
+    /\ m.type = "COMMIT"
+    /\ m.src = leader[f]
+    /\ m.epoch = currentEpoch[f]
+    /\ LET k == Cardinality({i \in 1..Len(history[f]) :
+                               ZxidLeq(history[f][i].zxid, m.zxid)})
+       IN  lastCommitted' = [lastCommitted EXCEPT ![f] = Max(@, k)]
+    /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch, history,
+                   ackeRecv, ackIndex, msgs, proposed, initHist>>
+
+(* An observer learns committed prefixes, from any leader.                 *)
+ObserverLearn(o, m) ==
+    /\ o \in Observer
+    /\ m.type = "INFORM"
+    /\ IsStrictPrefix(history[o], m.hist)
+    /\ history' = [history EXCEPT ![o] = m.hist]
+    /\ lastCommitted' = [lastCommitted EXCEPT ![o] = Len(m.hist)]
+    /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch,
+                   ackeRecv, ackIndex, msgs, proposed, initHist>>
+
+(* Crash and recover, or a timeout: volatile state is lost.                *)
+Restart(s) ==
+    /\ role' = [role EXCEPT ![s] = IF s \in Server THEN "looking" ELSE "observing"]
+    /\ phase' = [phase EXCEPT ![s] = IF s \in Server THEN "election" ELSE "broadcast"]
+    /\ leader' = [leader EXCEPT ![s] = 0]
+    /\ ackeRecv' = [ackeRecv EXCEPT ![s] = {}]
+    /\ ackIndex' = [ackIndex EXCEPT ![s] = NoAcks]
+    /\ UNCHANGED <<persistedVars, ghostVars>>
+
+-----------------------------------------------------------------------------
+Batch == UNION {[1..k -> Value] : k \in 1..MaxBatch}
+
+Next ==
+    \/ \E s \in Server, l \in Server : Elect(s, l)
+    \/ \E n \in Server, m \in msgs :
+          \/ FollowerAcceptEpoch(n, m)
+          \/ LeaderRecvAckEpoch(n, m)
+          \/ FollowerSync(n, m)
+          \/ LeaderRecvAck(n, m)
+          \/ FollowerAccept(n, m)
+          \/ FollowerCommit(n, m)
+    \/ \E l \in Server, F \in SUBSET Server : LeaderResendNewLeader(l, F)
+    \/ \E l \in Server, b \in Batch : LeaderPropose(l, b)
+    \/ \E o \in Observer, m \in msgs : ObserverLearn(o, m)
+    \/ \E n \in Node : Restart(n)
+
+Spec == Init /\ [][Next]_vars
+
+-----------------------------------------------------------------------------
+(* Invariants (same names as PROTOCOL.md and invariants.ts).               *)
+
+Message ==
+         [type : {"LEADERINFO"}, src : Server, epoch : Nat]
+    \cup [type : {"ACKEPOCH"}, src : Server, dst : Server, epoch : Nat,
+          curEpoch : Nat, lastZxid : Zxid]
+    \cup [type : {"NEWLEADER"}, src : Server, dst : Server, epoch : Nat,
+          hist : Seq(Txn)]
+    \cup [type : {"ACK"}, src : Server, dst : Server, epoch : Nat, len : Nat]
+    \cup [type : {"PROPOSAL"}, src : Server, epoch : Nat, hist : Seq(Txn)]
+    \cup [type : {"COMMIT"}, src : Server, epoch : Nat, zxid : Zxid]
+    \cup [type : {"INFORM"}, src : Server, epoch : Nat, hist : Seq(Txn)]
+
+TypeOK ==
+    /\ role \in [Node -> {"looking", "following", "leading", "observing"}]
+    /\ phase \in [Node -> {"election", "discovery", "sync", "broadcast"}]
+    /\ leader \in [Node -> Server \cup {0}]
+    /\ currentEpoch \in [Node -> Nat]
+    /\ acceptedEpoch \in [Node -> Nat]
+    /\ history \in [Node -> Seq(Txn)]
+    /\ lastCommitted \in [Node -> Nat]
+    /\ ackeRecv \in [Node -> SUBSET Server]
+    /\ ackIndex \in [Node -> [Server -> Int]]
+    /\ msgs \subseteq Message
+    /\ proposed \subseteq Txn
+    /\ DOMAIN initHist \subseteq 1..MaxEpoch
+    /\ \A e \in DOMAIN initHist : initHist[e] \in Seq(Txn)
+    \* observers never take part in elections or epochs
+    /\ \A o \in Observer :
+          /\ role[o] = "observing" /\ phase[o] = "broadcast" /\ leader[o] = 0
+          /\ currentEpoch[o] = 0 /\ acceptedEpoch[o] = 0
+
+\* What n has delivered.
+Committed(n) == SubSeq(history[n], 1, lastCommitted[n])
+
+CommittedWithinHistory == \A n \in Node : lastCommitted[n] <= Len(history[n])
+
+\* (The others are stated only where CommittedWithinHistory holds, so that
+\* a violation is reported as such rather than as an evaluation error.)
+Integrity ==
+    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
+        Range(Committed(n)) \subseteq proposed
+
+Agreement ==
+    \A n1, n2 \in Node :
+        (lastCommitted[n1] <= Len(history[n1]) /\ lastCommitted[n2] <= Len(history[n2]))
+        => IsPrefix(Committed(n1), Committed(n2)) \/ IsPrefix(Committed(n2), Committed(n1))
+
+TotalOrder ==
+    \A n1, n2 \in Node :
+        (lastCommitted[n1] <= Len(history[n1]) /\ lastCommitted[n2] <= Len(history[n2]))
+        => LET c1 == Committed(n1)
+               c2 == Committed(n2)
+           IN  \A i, j \in 1..Len(c1) :
+                 (i < j /\ c1[j] \in Range(c2)) =>
+                    \E k1, k2 \in 1..Len(c2) : k1 < k2 /\ c2[k1] = c1[i] /\ c2[k2] = c1[j]
+
+LocalPrimaryOrder ==
+    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
+        LET c == Committed(n)
+        IN  \A i \in 1..Len(c), t \in proposed :
+              (t.zxid[1] = c[i].zxid[1] /\ t.zxid[2] < c[i].zxid[2])
+                 => \E j \in 1..(i - 1) : c[j] = t
+
+GlobalPrimaryOrder ==
+    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
+        LET c == Committed(n)
+        IN  \A i \in 1..(Len(c) - 1) : ZxidLt(c[i].zxid, c[i + 1].zxid)
+
+PrimaryIntegrity ==
+    \A e \in DOMAIN initHist, n \in Node : lastCommitted[n] <= Len(history[n]) =>
+        \A i \in 1..lastCommitted[n] :
+            history[n][i].zxid[1] < e => history[n][i] \in Range(initHist[e])
+
+OneLeaderPerEpoch ==
+    \A n1, n2 \in Server :
+        (/\ n1 /= n2
+         /\ role[n1] = "leading" /\ phase[n1] = "broadcast"
+         /\ role[n2] = "leading" /\ phase[n2] = "broadcast")
+        => currentEpoch[n1] /= currentEpoch[n2]
+
+HistoryZxidsIncrease ==
+    \A n \in Node : \A i \in 1..(Len(history[n]) - 1) :
+        ZxidLt(history[n][i].zxid, history[n][i + 1].zxid)
+
+-----------------------------------------------------------------------------
+(* Model checking only (Zab.cfg, Zab.deep.cfg; never trace validation).    *)
+
+\* Value is a set of interchangeable model values.
+Symm == Permutations(Value)
+
+\* Bound on the transactions one epoch creates, so that the state space is
+\* finite. The configs override it ("CONSTANT MaxTxnPerEpoch = 2").
+MaxTxnPerEpoch == MaxBatch
+StateConstraint == \A t \in proposed : t.zxid[2] <= MaxTxnPerEpoch
+
+=============================================================================
