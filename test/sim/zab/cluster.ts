@@ -1,0 +1,368 @@
+/**
+ * The Zab cluster simulator: real `core/consensus` nodes on the simulated network, disks and
+ * clocks of test/sim. One seed decides everything, so any failure replays exactly with
+ * `npm run sim -- --seed N`.
+ *
+ * A run has a chaos phase (faults from a schedule: crashes, restarts, partitions, lossy links)
+ * and a liveness phase (everything healed and calm: a leader must be established and a fresh
+ * proposal must reach every node). After every step the TypeScript invariants are checked on
+ * the spec-level view of the whole cluster; optionally each step is recorded for trace validation.
+ */
+import {
+  checkInvariants,
+  makeConfig,
+  recoverDurable,
+  specMessage,
+  specNode,
+  start,
+  step,
+  type BugFlags,
+  type ClusterView,
+  type Input,
+  type Message,
+  type NodeState,
+  type Output,
+  type Persist,
+  type SpecMessage,
+  type SpecNode,
+  type SpecTxn,
+  type StepResult,
+} from "../../../core/consensus/index.ts"
+import { zxidKey } from "../../../core/consensus/invariants.ts"
+import { makeClocks, type SimClock } from "../clock.ts"
+import { SimDisk } from "../disk.ts"
+import { EventQueue } from "../events.ts"
+import { applyNetworkFault, randomFaultSchedule, type FaultEvent } from "../faults.ts"
+import { SimNetwork, type Delivery, type NetworkConfig } from "../network.ts"
+import { Prng } from "../prng.ts"
+
+export interface ZabSimOptions {
+  readonly seed: number
+  readonly voters?: number
+  readonly observers?: number
+  /** Length of the chaos phase, simulated ms. */
+  readonly chaosMs?: number
+  /** Time allowed for recovery and progress once everything is healed. */
+  readonly livenessMs?: number
+  readonly tickMs?: number
+  readonly proposeEveryMs?: number
+  readonly maxBatch?: number
+  readonly network?: Partial<NetworkConfig>
+  /** Explicit fault schedule (from fast-check); otherwise one is drawn from the seed. */
+  readonly faults?: readonly FaultEvent[]
+  readonly meanFaultGapMs?: number
+  readonly bugs?: BugFlags
+  /** Record every step for trace validation. */
+  readonly record?: boolean
+  /** Stop at the first step whose trace would exceed this many lines (keeps traces checkable). */
+  readonly maxTraceSteps?: number
+}
+
+/** One recorded step, at the level of spec/Zab.tla. */
+export interface TraceStep {
+  readonly action: string
+  readonly node: number
+  readonly time: number
+  readonly views: ReadonlyMap<number, SpecNode>
+  readonly sent: readonly SpecMessage[]
+}
+
+export interface ZabSimResult {
+  readonly seed: number
+  readonly ok: boolean
+  readonly steps: number
+  readonly simulatedMs: number
+  readonly violation?: { readonly check: string; readonly message: string; readonly step: number; readonly time: number }
+  readonly committed: number
+  readonly proposals: number
+  readonly crashes: number
+  readonly trace?: readonly TraceStep[]
+  readonly initial?: ReadonlyMap<number, SpecNode>
+  readonly voters: readonly number[]
+  readonly observers: readonly number[]
+  readonly maxEpoch: number
+  readonly maxBatch: number
+  readonly values: readonly string[]
+  readonly faults: readonly FaultEvent[]
+}
+
+type Ev =
+  | { readonly kind: "deliver"; readonly d: Delivery<Message> }
+  | { readonly kind: "tick"; readonly node: number; readonly incarnation: number }
+  | { readonly kind: "fault"; readonly f: FaultEvent }
+  | { readonly kind: "propose" }
+  | { readonly kind: "phase"; readonly to: "liveness" }
+
+interface SimNode {
+  state: NodeState | undefined // undefined while crashed
+  incarnation: number
+  view: SpecNode
+  /** Crash strikes in the middle of this node's next persisting step (the record may be lost or torn). */
+  crashMidPersist: boolean
+}
+
+class Violation extends Error {
+  constructor(
+    readonly check: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function runZabSim(o: ZabSimOptions): ZabSimResult {
+  const nVoters = o.voters ?? 3
+  const nObservers = o.observers ?? 1
+  const chaosMs = o.chaosMs ?? 3_000
+  const livenessMs = o.livenessMs ?? 4_000
+  const tickMs = o.tickMs ?? 10
+  const proposeEveryMs = o.proposeEveryMs ?? 40
+  const maxBatch = o.maxBatch ?? 3
+  const voters = Array.from({ length: nVoters }, (_, i) => i + 1)
+  const observers = Array.from({ length: nObservers }, (_, i) => nVoters + i + 1)
+  const all = [...voters, ...observers]
+
+  const root = new Prng(o.seed)
+  const net = new SimNetwork<Message>(
+    { minDelay: 1, maxDelay: 20, lossRate: 0.02, dupRate: 0.02, ...o.network },
+    root.fork(),
+  )
+  const clocks: Map<number, SimClock> = makeClocks(root.fork(), all, { maxSkew: 0.05, maxOffset: 1_000 })
+  const crashPrng = root.fork()
+  const clientPrng = root.fork()
+  const faultPrng = root.fork()
+  const disks = new Map(all.map((n) => [n, new SimDisk<Persist>()]))
+  const faults =
+    o.faults ?? randomFaultSchedule(faultPrng, { nodes: all, duration: chaosMs, meanGap: o.meanFaultGapMs ?? 400 })
+  const config = (id: number) => makeConfig(id, voters, observers, {}, o.bugs)
+
+  const q = new EventQueue<Ev>()
+  const nodes = new Map<number, SimNode>()
+  const proposed = new Map<string, string>()
+  const initHist = new Map<number, readonly SpecTxn[]>()
+  const trace: TraceStep[] = []
+  const values: string[] = []
+  let steps = 0
+  let now = 0
+  let nextValue = 1
+  let crashes = 0
+  let maxEpoch = 0
+  let liveness = false
+
+  const view = (): ClusterView => ({ nodes: new Map([...nodes].map(([id, n]) => [id, n.view])), proposed, initHist })
+
+  /** Ghost bookkeeping and invariant check after node `id` changed. */
+  function observe(id: number, action: string, sent: SpecMessage[], before: SpecNode): void {
+    steps++
+    const n = nodes.get(id)!
+    const v = n.view
+    maxEpoch = Math.max(maxEpoch, v.acceptedEpoch)
+    if (v.role === "leading" && v.phase === "broadcast") {
+      if (before.phase === "sync") initHist.set(v.currentEpoch, v.history)
+      for (const t of v.history) if (t.zxid[0] === v.currentEpoch && !proposed.has(zxidKey(t))) proposed.set(zxidKey(t), t.value)
+    }
+    if (o.record) trace.push({ action, node: id, time: now, views: new Map([...nodes].map(([k, x]) => [k, x.view])), sent })
+    const bad = checkInvariants(view())
+    if (bad !== undefined) throw new Violation(bad.name, bad.message)
+  }
+
+  /** Executes a step's outputs in order, as an embedder must: Persist is synced before any Send. */
+  function execute(id: number, r: StepResult, action: string): void {
+    const n = nodes.get(id)!
+    const before = n.view
+    const disk = disks.get(id)!
+    const sent: SpecMessage[] = []
+    for (const out of r.outputs) {
+      if (out._tag === "Persist") {
+        disk.append(out)
+        if (n.crashMidPersist) {
+          // Crash before the fsync: the record is lost, survives, or is torn; the step's sends
+          // never happen. What the disk kept decides whether the step happened at all.
+          n.crashMidPersist = false
+          const durableBefore = disk.durableRecords().length
+          disk.crash(crashPrng)
+          const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
+          if (survived) {
+            n.view = specNode(r.state)
+            observe(id, action, [], before)
+          }
+          return crash(id)
+        }
+        disk.sync()
+      } else if (out._tag === "Send") {
+        const m = specMessage(r.state, out.to, out.message)
+        if (m !== undefined) sent.push(m)
+        for (const d of net.send(now, id, out.to, out.message)) q.push(d.at, { kind: "deliver", d })
+      }
+    }
+    n.state = r.state
+    n.view = specNode(r.state)
+    observe(id, action, sent, before)
+  }
+
+  function scheduleTick(id: number): void {
+    const n = nodes.get(id)!
+    q.push(clocks.get(id)!.globalAfter(now, tickMs), { kind: "tick", node: id, incarnation: n.incarnation })
+  }
+
+  function boot(id: number, restart: boolean): void {
+    const disk = disks.get(id)!
+    const durable = recoverDurable(restart ? disk.recover() : [])
+    const r = start(config(id), durable)
+    const n = nodes.get(id)!
+    n.incarnation++
+    execute(id, r, restart ? "Restart" : "Start")
+    scheduleTick(id)
+  }
+
+  function crash(id: number): void {
+    const n = nodes.get(id)!
+    if (n.state === undefined) return
+    crashes++
+    if (disks.get(id)!.unsynced > 0) disks.get(id)!.crash(crashPrng)
+    n.state = undefined
+    n.incarnation++ // orphan pending ticks
+  }
+
+  function feed(id: number, input: Input, action: string): void {
+    const n = nodes.get(id)!
+    if (n.state === undefined) return
+    execute(id, step(n.state, input), action)
+  }
+
+  function propose(): void {
+    // The client sends to a node that believes it is an established leader, as a ZooKeeper
+    // client's request would be forwarded there.
+    const leaders = voters.filter((v) => {
+      const s = nodes.get(v)!.state
+      return s?.role === "leading" && s.phase === "broadcast"
+    })
+    if (leaders.length === 0) return
+    const l = clientPrng.pick(leaders)
+    const batch = Array.from({ length: clientPrng.range(1, maxBatch) }, () => `v${nextValue++}`)
+    values.push(...batch)
+    feed(l, { _tag: "Propose", data: batch.map((b) => new TextEncoder().encode(b)) }, "LeaderPropose")
+  }
+
+  // Boot.
+  for (const id of all) {
+    nodes.set(id, { state: undefined, incarnation: 0, view: undefined as unknown as SpecNode, crashMidPersist: false })
+  }
+  for (const id of all) {
+    const n = nodes.get(id)!
+    n.view = specNode(start(config(id), recoverDurable([])).state) // initial view before Start's step
+  }
+  const initial = new Map([...nodes].map(([k, x]) => [k, x.view]))
+  for (const f of faults) q.push(f.at, { kind: "fault", f })
+  q.push(chaosMs, { kind: "phase", to: "liveness" })
+  q.push(proposeEveryMs, { kind: "propose" })
+
+  let violation: ZabSimResult["violation"]
+  let livenessTarget: string | undefined
+  const end = chaosMs + livenessMs
+  try {
+    for (const id of all) boot(id, false)
+    for (let x = q.pop(); x !== undefined && x.time <= end; x = q.pop()) {
+      now = x.time
+      if (o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps) break
+      const e = x.e
+      switch (e.kind) {
+        case "deliver": {
+          const to = nodes.get(e.d.to)!
+          if (to.state !== undefined && net.deliver(e.d)) {
+            feed(e.d.to, { _tag: "Receive", from: e.d.from, message: e.d.msg }, `Receive${e.d.msg._tag}`)
+          }
+          break
+        }
+        case "tick": {
+          const n = nodes.get(e.node)!
+          if (n.state === undefined || n.incarnation !== e.incarnation) break
+          feed(e.node, { _tag: "Tick" }, "Tick")
+          if (nodes.get(e.node)!.state !== undefined) scheduleTick(e.node)
+          break
+        }
+        case "propose":
+          if (!liveness) propose()
+          q.push(now + proposeEveryMs, { kind: "propose" })
+          break
+        case "fault": {
+          const f = e.f
+          if (applyNetworkFault(net, f)) break
+          if (f.kind === "crash") {
+            // Half the crashes strike inside a persisting step rather than between steps.
+            if (crashPrng.chance(0.5)) nodes.get(f.node)!.crashMidPersist = true
+            else crash(f.node)
+          } else if (f.kind === "restart") {
+            const n = nodes.get(f.node)!
+            if (n.state !== undefined && n.crashMidPersist) {
+              n.crashMidPersist = false
+              crash(f.node)
+            }
+            if (n.state === undefined) boot(f.node, true)
+          }
+          break
+        }
+        case "phase": {
+          // Liveness: heal everything, restart anyone still down, and require a fresh value to
+          // be delivered everywhere.
+          liveness = true
+          net.heal()
+          net.setFaults({ lossRate: 0, dupRate: 0 })
+          for (const id of all) {
+            const n = nodes.get(id)!
+            n.crashMidPersist = false
+            if (n.state === undefined) boot(id, true)
+          }
+          livenessTarget = `live${o.seed}`
+          q.push(now + 1, { kind: "propose" })
+          break
+        }
+      }
+      if (liveness && livenessTarget !== undefined) {
+        const target = livenessTarget
+        if (!values.includes(target)) {
+          const leaders = voters.filter((v) => {
+            const s = nodes.get(v)!.state
+            return s?.role === "leading" && s.phase === "broadcast"
+          })
+          if (leaders.length === 1) {
+            values.push(target)
+            feed(leaders[0]!, { _tag: "Propose", data: [new TextEncoder().encode(target)] }, "LeaderPropose")
+          }
+        } else if (all.every((id) => nodes.get(id)!.view.history.slice(0, nodes.get(id)!.view.lastCommitted).some((t) => t.value === target))) {
+          break // progress everywhere: liveness holds
+        }
+      }
+    }
+    if (liveness && !(o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps)) {
+      const target = livenessTarget!
+      const missing = all.filter((id) => !nodes.get(id)!.view.history.slice(0, nodes.get(id)!.view.lastCommitted).some((t) => t.value === target))
+      if (!values.includes(target)) throw new Violation("Liveness", `no leader was established within ${livenessMs} ms after healing`)
+      if (missing.length > 0) throw new Violation("Liveness", `nodes ${missing.join(",")} did not deliver ${target} within ${livenessMs} ms after healing`)
+    }
+  } catch (err) {
+    if (err instanceof Violation) violation = { check: err.check, message: err.message, step: steps, time: now }
+    else violation = { check: "Assertion", message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err), step: steps, time: now }
+  }
+
+  const committed = Math.max(...[...nodes.values()].map((n) => n.view.lastCommitted))
+  const base = {
+    seed: o.seed,
+    ok: violation === undefined,
+    steps,
+    simulatedMs: now,
+    committed,
+    proposals: values.length,
+    crashes,
+    voters,
+    observers,
+    maxEpoch,
+    maxBatch,
+    values,
+    faults,
+    ...(o.record ? { trace, initial } : {}),
+  }
+  return violation === undefined ? base : { ...base, violation }
+}
+
+export type { Output }
