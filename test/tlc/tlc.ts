@@ -344,6 +344,7 @@ export type TlaValue =
   | boolean
   | readonly TlaValue[]
   | ReadonlySet<TlaValue>
+  | ReadonlyMap<number | string, TlaValue>
   | { readonly [field: string]: TlaValue };
 
 const TLA_IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -362,6 +363,11 @@ export function toTla(v: TlaValue): string {
   }
   if (Array.isArray(v)) return `<<${v.map(toTla).join(", ")}>>`;
   if (v instanceof Set) return `{${[...v].map(toTla).join(", ")}}`;
+  // A Map is a function with a finite domain: (k1 :> v1 @@ k2 :> v2), needs EXTENDS TLC.
+  if (v instanceof Map) {
+    if (v.size === 0) throw new Error("write an empty function as a record or set instead");
+    return `(${[...v].map(([k, x]) => `${toTla(k)} :> ${toTla(x as TlaValue)}`).join(" @@ ")})`;
+  }
   const fields = Object.entries(v as { readonly [field: string]: TlaValue });
   if (fields.length === 0) throw new Error("TLA+ has no empty record literal");
   return `[${fields
