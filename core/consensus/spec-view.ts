@@ -3,6 +3,7 @@
  * Trace validation records these views; the invariants (invariants.ts) are defined on them, so the
  * TypeScript and TLA+ invariants read the same variables.
  */
+import type { Log } from "./log.ts"
 import type { NodeState } from "./state.ts"
 import type { Message, NodeId, Txn } from "./types.ts"
 import { counterOf, epochOf, type Zxid } from "./zxid.ts"
@@ -47,10 +48,18 @@ export const specZxid = (z: Zxid): SpecZxid => [epochOf(z), counterOf(z)]
 /** Transaction data is shown to the spec as a UTF-8 string (the simulator proposes short strings). */
 export const specTxn = (t: Txn): SpecTxn => ({ zxid: specZxid(t.zxid), value: decoder.decode(t.data) })
 
+/** Logs are immutable values, so each one's spec view is computed once. */
+const historyViews = new WeakMap<Log, readonly SpecTxn[]>()
+function specHistory(log: Log): readonly SpecTxn[] {
+  let h = historyViews.get(log)
+  if (h === undefined) historyViews.set(log, (h = log.toArray().map(specTxn)))
+  return h
+}
+
 export function specNode(s: NodeState): SpecNode {
   const voters = s.config.voters
   const none = Object.fromEntries(voters.map((v) => [v, -1]))
-  const history = s.log.toArray().map(specTxn)
+  const history = specHistory(s.log)
   if (s.config.observers.includes(s.config.id)) {
     // The spec's observers only ever learn committed entries; their connection state is not modelled.
     return { role: "observing", phase: "broadcast", leader: 0, currentEpoch: 0, acceptedEpoch: 0, history, lastCommitted: s.commitIndex, ackeRecv: [], ackIndex: none }

@@ -18,6 +18,8 @@ import {
   step,
   type BugFlags,
   type ClusterView,
+  type Durable,
+  defaultTiming,
   type Input,
   type Message,
   type NodeState,
@@ -56,7 +58,14 @@ export interface ZabSimOptions {
   readonly record?: boolean
   /** Stop at the first step whose trace would exceed this many lines (keeps traces checkable). */
   readonly maxTraceSteps?: number
+  /** Record every core call (start/step, input, outputs) as conformance vectors. */
+  readonly vectors?: boolean
 }
+
+/** One call of the core, as conformance vectors record it (see test/vectors/README.md). */
+export type VectorEvent =
+  | { readonly node: number; readonly call: "start"; readonly durable: Durable; readonly outputs: readonly Output[] }
+  | { readonly node: number; readonly call: "step"; readonly input: Input; readonly outputs: readonly Output[] }
 
 /** One recorded step, at the level of spec/Zab.tla. */
 export interface TraceStep {
@@ -84,6 +93,8 @@ export interface ZabSimResult {
   readonly maxBatch: number
   readonly values: readonly string[]
   readonly faults: readonly FaultEvent[]
+  readonly vectors?: readonly VectorEvent[]
+  readonly timing: { readonly heartbeatTicks: number; readonly syncLimitTicks: number; readonly initLimitTicks: number }
 }
 
 type Ev =
@@ -141,6 +152,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
   const proposed = new Map<string, string>()
   const initHist = new Map<number, readonly SpecTxn[]>()
   const trace: TraceStep[] = []
+  const vectors: VectorEvent[] = []
   const values: string[] = []
   let steps = 0
   let now = 0
@@ -162,6 +174,11 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
       for (const t of v.history) if (t.zxid[0] === v.currentEpoch && !proposed.has(zxidKey(t))) proposed.set(zxidKey(t), t.value)
     }
     if (o.record) trace.push({ action, node: id, time: now, views: new Map([...nodes].map(([k, x]) => [k, x.view])), sent })
+    // The invariants read histories, commit points, roles and epochs only: skip the check when
+    // none of those moved (most steps are ticks, votes and pings).
+    const unchanged =
+      v.history === before.history && v.lastCommitted === before.lastCommitted && v.role === before.role && v.phase === before.phase && v.currentEpoch === before.currentEpoch
+    if (unchanged) return
     const bad = checkInvariants(view())
     if (bad !== undefined) throw new Violation(bad.name, bad.message)
   }
@@ -209,6 +226,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     const disk = disks.get(id)!
     const durable = recoverDurable(restart ? disk.recover() : [])
     const r = start(config(id), durable)
+    if (o.vectors) vectors.push({ node: id, call: "start", durable, outputs: r.outputs })
     const n = nodes.get(id)!
     n.incarnation++
     execute(id, r, restart ? "Restart" : "Start")
@@ -227,7 +245,9 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
   function feed(id: number, input: Input, action: string): void {
     const n = nodes.get(id)!
     if (n.state === undefined) return
-    execute(id, step(n.state, input), action)
+    const r = step(n.state, input)
+    if (o.vectors) vectors.push({ node: id, call: "step", input, outputs: r.outputs })
+    execute(id, r, action)
   }
 
   function propose(): void {
@@ -360,7 +380,9 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     maxBatch,
     values,
     faults,
+    timing: defaultTiming,
     ...(o.record ? { trace, initial } : {}),
+    ...(o.vectors ? { vectors } : {}),
   }
   return violation === undefined ? base : { ...base, violation }
 }
