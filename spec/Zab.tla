@@ -485,6 +485,45 @@ Symm == Permutations(Value)
 \* Bound on the transactions one epoch creates, so that the state space is
 \* finite. The configs override it ("CONSTANT MaxTxnPerEpoch = 2").
 MaxTxnPerEpoch == MaxBatch
-StateConstraint == \A t \in proposed : t.zxid[2] <= MaxTxnPerEpoch
+
+\* State constraint for model checking:
+\*  - each epoch creates at most MaxTxnPerEpoch transactions;
+\*  - a follower in discovery has decided for a voter that did send it a
+\*    LEADERINFO it can accept. This loses no behaviour: a follower that
+\*    decided for anybody else can only time out (Restart), and its Elect
+\*    step touches nothing but its own volatile state, so it commutes with
+\*    every other step and can be postponed until such a LEADERINFO exists.
+StateConstraint ==
+    /\ \A t \in proposed : t.zxid[2] <= MaxTxnPerEpoch
+    /\ \A f \in Server :
+          (role[f] = "following" /\ phase[f] = "discovery")
+             => \E m \in msgs : /\ m.type = "LEADERINFO"
+                               /\ m.src = leader[f]
+                               /\ m.epoch >= acceptedEpoch[f]
+
+\* A message that may still enable a step. The others can never again be
+\* received with any effect, because acceptedEpoch only grows, a leader
+\* never leads the same epoch twice, a follower acts on epoch-e messages only
+\* while acceptedEpoch = e, ackIndex only grows while a leader leads, and an
+\* observer's history only grows.
+LiveMsg(m) ==
+    CASE m.type \in {"LEADERINFO", "PROPOSAL", "COMMIT"} ->
+            \E f \in Server \ {m.src} : acceptedEpoch[f] <= m.epoch
+      [] m.type = "ACKEPOCH" ->
+            role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
+      [] m.type = "NEWLEADER" ->
+            acceptedEpoch[m.dst] <= m.epoch
+      [] m.type = "ACK" ->
+            /\ role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
+            /\ ackIndex[m.dst][m.src] < m.len
+      [] m.type = "INFORM" ->
+            \E o \in Observer : IsStrictPrefix(history[o], m.hist)
+
+\* VIEW for model checking: two states that differ only in dead messages
+\* have the same futures and satisfy the same invariants (no invariant reads
+\* msgs), so TLC may identify them.
+View == <<role, phase, leader, currentEpoch, acceptedEpoch, history,
+          lastCommitted, ackeRecv, ackIndex, {m \in msgs : LiveMsg(m)},
+          proposed, initHist>>
 
 =============================================================================

@@ -13,6 +13,8 @@ export interface BugFlags {
   readonly skipTrunc?: boolean
   /** The leader does not give up when a follower reports a newer history in discovery. */
   readonly skipRecencyCheck?: boolean
+  /** A follower applies a stale (duplicated, delayed) NEWLEADER of its own epoch, shortening its history. */
+  readonly shortenOnStaleNewLeader?: boolean
 }
 
 export const bugNames = [
@@ -21,5 +23,6 @@ export const bugNames = [
   "observerAckCounts",
   "skipTrunc",
   "skipRecencyCheck",
+  "shortenOnStaleNewLeader",
 ] as const satisfies readonly (keyof BugFlags)[]
 export type BugName = (typeof bugNames)[number]

@@ -332,7 +332,7 @@ function onNewLeader(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag:
   let log = s.log
   // A stale NEWLEADER of the epoch we already follow must never shorten our history: it may
   // hold acknowledged (even committed) proposals of this epoch.
-  const alreadyHave = s.currentEpoch === m.epoch && log.lastZxid >= m.leaderLastZxid
+  const alreadyHave = s.currentEpoch === m.epoch && log.lastZxid >= m.leaderLastZxid && !s.config.bugs?.shortenOnStaleNewLeader
   if (!alreadyHave) {
     const next = applySync(s, m.sync)
     if (next === undefined) return // sync computed from a stale report: wait for the resend

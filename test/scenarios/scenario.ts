@@ -1,0 +1,178 @@
+/**
+ * A tiny scenario language in the spirit of etcd/raft's testdata: each file under testdata/ is
+ * a story told one command per line, with `expect` lines saying what must be true. The network
+ * holds messages until a command delivers them, so each story controls the interleaving exactly.
+ *
+ *   cluster voters=1,2,3 observers=4   start nodes from empty disks
+ *   tick 1,2 [n]   |  tick all [n]     feed n Tick inputs (default 1)
+ *   deliver [n]                        deliver the messages pending now, n rounds (default 1)
+ *   stabilize [n]                      n rounds (default 60) of: every node ticks, then all
+ *                                      pending messages are delivered
+ *   propose 3 a b                      a client batch to node 3
+ *   crash 2  |  restart 2              lose volatile state / recover from disk
+ *   partition 1 | 2,3,4  |  heal       messages across groups are dropped when delivered
+ *   drop 3->1  |  drop all             throw away pending messages
+ *   expect role 3 leading              roles: looking following leading observing
+ *   expect leader 3 on 1,2,4           node(s) follow/observe 3
+ *   expect delivered 1,2 a b           what the application saw, in order
+ *   expect log 1 a b                   the node's history values (committed or not)
+ *   expect rejected                    the last propose was refused
+ */
+import {
+  makeConfig,
+  recoverDurable,
+  start,
+  step,
+  type Input,
+  type Message,
+  type NodeState,
+  type Persist,
+  type StepResult,
+} from "../../core/consensus/index.ts"
+
+interface Pending {
+  from: number
+  to: number
+  m: Message
+}
+
+export class ScenarioError extends Error {}
+
+export function runScenario(text: string): string[] {
+  const log: string[] = []
+  let voters: number[] = []
+  let observers: number[] = []
+  const states = new Map<number, NodeState | undefined>()
+  const disks = new Map<number, Persist[]>()
+  const delivered = new Map<number, string[]>()
+  let net: Pending[] = []
+  let groups: number[][] | undefined
+  let lastRejected = false
+  const dec = new TextDecoder()
+
+  const all = () => [...voters, ...observers]
+  const nodesArg = (a: string | undefined): number[] => {
+    if (a === undefined) throw new ScenarioError("missing node list")
+    return a === "all" ? all() : a.split(",").map(Number)
+  }
+  const apply = (id: number, r: StepResult) => {
+    states.set(id, r.state)
+    for (const o of r.outputs) {
+      if (o._tag === "Persist") disks.get(id)!.push(o)
+      else if (o._tag === "Send") net.push({ from: id, to: o.to, m: o.message })
+      else if (o._tag === "Deliver") delivered.get(id)!.push(...o.txns.map((t) => dec.decode(t.data)))
+      else if (o._tag === "ProposeRejected") lastRejected = true
+      else if (o._tag === "RoleChanged") {
+        const detail = o.role === "leading" ? ` epoch ${o.epoch}` : o.role === "looking" ? "" : ` ${o.leader}`
+        log.push(`  node ${id}: ${o.role}${detail}`)
+      }
+    }
+  }
+  const boot = (id: number) => {
+    delivered.set(id, [])
+    apply(id, start(makeConfig(id, voters, observers), recoverDurable(disks.get(id)!)))
+  }
+  const feed = (id: number, input: Input) => {
+    const s = states.get(id)
+    if (s !== undefined) apply(id, step(s, input))
+  }
+  const connected = (a: number, b: number) => groups === undefined || groups.some((g) => g.includes(a) && g.includes(b))
+  const deliverRound = () => {
+    const batch = net
+    net = []
+    for (const p of batch) if (connected(p.from, p.to)) feed(p.to, { _tag: "Receive", from: p.from, message: p.m })
+  }
+  const values = (s: NodeState) => s.log.toArray().map((t) => dec.decode(t.data))
+
+  const lines = text.split("\n")
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln]!.replace(/#.*/, "").trim()
+    if (line === "") continue
+    log.push(line)
+    const [cmd, ...args] = line.split(/\s+/)
+    const fail = (msg: string): never => {
+      throw new ScenarioError(`line ${ln + 1} (${line}): ${msg}\n${log.join("\n")}`)
+    }
+    switch (cmd) {
+      case "cluster":
+        for (const a of args) {
+          const [k, v] = a.split("=")
+          if (k === "voters") voters = v!.split(",").map(Number)
+          else if (k === "observers") observers = v!.split(",").map(Number)
+        }
+        for (const id of all()) disks.set(id, [])
+        for (const id of all()) boot(id)
+        break
+      case "tick": {
+        const n = Number(args[1] ?? 1)
+        for (let i = 0; i < n; i++) for (const id of nodesArg(args[0])) feed(id, { _tag: "Tick" })
+        break
+      }
+      case "deliver":
+        for (let i = 0; i < Number(args[0] ?? 1); i++) deliverRound()
+        break
+      case "stabilize":
+        // Long enough for a failure to be noticed (syncLimit), an election and a sync.
+        for (let i = 0; i < Number(args[0] ?? 60); i++) {
+          for (const id of all()) feed(id, { _tag: "Tick" })
+          deliverRound()
+          deliverRound()
+        }
+        break
+      case "propose":
+        lastRejected = false
+        feed(Number(args[0]), { _tag: "Propose", data: args.slice(1).map((v) => new TextEncoder().encode(v)) })
+        break
+      case "crash":
+        for (const id of nodesArg(args[0])) states.set(id, undefined)
+        net = net.filter((p) => !nodesArg(args[0]).includes(p.to))
+        break
+      case "restart":
+        for (const id of nodesArg(args[0])) boot(id)
+        break
+      case "partition":
+        groups = args.join(" ").split("|").map((g) => g.trim().split(",").map(Number))
+        break
+      case "heal":
+        groups = undefined
+        break
+      case "drop":
+        if (args[0] === "all") net = []
+        else {
+          const [f, t] = args[0]!.split("->").map(Number)
+          net = net.filter((p) => !(p.from === f && p.to === t))
+        }
+        break
+      case "expect": {
+        const [what, ...rest] = args
+        if (what === "rejected") {
+          if (!lastRejected) fail("the proposal was accepted")
+          break
+        }
+        if (what === "role") {
+          const s = states.get(Number(rest[0]))
+          if (s?.role !== rest[1]) fail(`node ${rest[0]} is ${s?.role ?? "down"}`)
+        } else if (what === "leader") {
+          const l = Number(rest[0])
+          const on = rest[1] === "on" ? nodesArg(rest[2]) : [l]
+          for (const id of on) {
+            const s = states.get(id)
+            if (s?.leader !== l || (id === l && !(s.role === "leading" && s.phase === "broadcast"))) {
+              fail(`node ${id}: role ${s?.role} phase ${s?.phase} leader ${s?.leader}`)
+            }
+          }
+        } else if (what === "delivered" || what === "log") {
+          for (const id of nodesArg(rest[0])) {
+            const s = states.get(id)
+            const got = what === "delivered" ? delivered.get(id)! : s ? values(s) : []
+            if (got.join(" ") !== rest.slice(1).join(" ")) fail(`node ${id} has [${got.join(" ")}]`)
+          }
+        } else fail(`unknown expectation ${what}`)
+        break
+      }
+      default:
+        fail(`unknown command ${cmd}`)
+    }
+  }
+  return log
+}
