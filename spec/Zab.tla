@@ -245,13 +245,16 @@ LeaderRecvAckEpoch(l, m) ==
 (* Resend NEWLEADER with the current history to followers that promised.   *)
 (* PROTOCOL.md names one follower f; a set F lets one implementation step  *)
 (* (a timer tick) resend to several followers at once. F = {f} is the      *)
-(* PROTOCOL.md action; larger sets reach no new state.                     *)
+(* PROTOCOL.md action; larger sets reach no new state. A resend of a       *)
+(* message already in msgs changes nothing, so it is left to stuttering.   *)
 LeaderResendNewLeader(l, F) ==
     /\ role[l] = "leading"
     /\ phase[l] \in {"sync", "broadcast"}
     /\ F /= {}
     /\ F \subseteq ackeRecv[l]
-    /\ Send({NewLeader(l, f, currentEpoch[l], history[l]) : f \in F})
+    /\ LET new == {NewLeader(l, f, currentEpoch[l], history[l]) : f \in F}
+       IN  /\ ~ (new \subseteq msgs)
+           /\ Send(new)
     /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch, history,
                    lastCommitted, ackeRecv, ackIndex, proposed, initHist>>
 
@@ -374,19 +377,30 @@ Restart(s) ==
 -----------------------------------------------------------------------------
 Batch == UNION {[1..k -> Value] : k \in 1..MaxBatch}
 
-Next ==
-    \/ \E s \in Server, l \in Server : Elect(s, l)
-    \/ \E n \in Server, m \in msgs :
-          \/ FollowerAcceptEpoch(n, m)
-          \/ LeaderRecvAckEpoch(n, m)
-          \/ FollowerSync(n, m)
-          \/ LeaderRecvAck(n, m)
-          \/ FollowerAccept(n, m)
-          \/ FollowerCommit(n, m)
-    \/ \E l \in Server, F \in SUBSET Server : LeaderResendNewLeader(l, F)
-    \/ \E l \in Server, b \in Batch : LeaderPropose(l, b)
-    \/ \E o \in Observer, m \in msgs : ObserverLearn(o, m)
+\* Receiving a message: only its addressee (or, for messages without dst,
+\* the nodes that may act on it) can take the step.
+Receive(m) ==
+    \/ m.type = "LEADERINFO" /\ \E f \in Server : FollowerAcceptEpoch(f, m)
+    \/ m.type = "ACKEPOCH"   /\ LeaderRecvAckEpoch(m.dst, m)
+    \/ m.type = "NEWLEADER"  /\ FollowerSync(m.dst, m)
+    \/ m.type = "ACK"        /\ LeaderRecvAck(m.dst, m)
+    \/ m.type = "PROPOSAL"   /\ \E f \in Server : FollowerAccept(f, m)
+    \/ m.type = "COMMIT"     /\ \E f \in Server : FollowerCommit(f, m)
+    \/ m.type = "INFORM"     /\ \E o \in Observer : ObserverLearn(o, m)
+
+\* The next-state relation, with the batches a leader may propose as a
+\* parameter: Next enumerates every batch of up to MaxBatch values;
+\* ZabTrace reads the batch off the trace instead (Value may be large there).
+NextWith(Batches(_)) ==
+    \/ \E s, l \in Server : Elect(s, l)
+    \/ \E m \in msgs : Receive(m)
+    \/ \E l \in Server : \E F \in SUBSET ackeRecv[l] : LeaderResendNewLeader(l, F)
+    \/ \E l \in Server : \E b \in Batches(l) : LeaderPropose(l, b)
     \/ \E n \in Node : Restart(n)
+
+AnyBatch(l) == Batch
+
+Next == NextWith(AnyBatch)
 
 Spec == Init /\ [][Next]_vars
 
@@ -485,6 +499,7 @@ Symm == Permutations(Value)
 \* Bound on the transactions one epoch creates, so that the state space is
 \* finite. The configs override it ("CONSTANT MaxTxnPerEpoch = 2").
 MaxTxnPerEpoch == MaxBatch
+MaxTxn == MaxEpoch * MaxTxnPerEpoch
 
 \* State constraint for model checking:
 \*  - each epoch creates at most MaxTxnPerEpoch transactions;
@@ -495,11 +510,25 @@ MaxTxnPerEpoch == MaxBatch
 \*    every other step and can be postponed until such a LEADERINFO exists.
 StateConstraint ==
     /\ \A t \in proposed : t.zxid[2] <= MaxTxnPerEpoch
+    /\ Cardinality(proposed) <= MaxTxn
     /\ \A f \in Server :
           (role[f] = "following" /\ phase[f] = "discovery")
              => \E m \in msgs : /\ m.type = "LEADERINFO"
                                /\ m.src = leader[f]
                                /\ m.epoch >= acceptedEpoch[f]
+
+\* Action constraint for model checking: a follower that has decided takes
+\* its next step (FollowerAcceptEpoch, or Restart) before anybody else
+\* moves. This loses no reachable state of interest: Elect(f, l) only
+\* changes f's volatile state, which no other node and no invariant reads
+\* (beyond TypeOK), so in any behaviour it can be moved to just before f's
+\* next step, and dropped if there is none; and the StateConstraint
+\* guarantees that FollowerAcceptEpoch is enabled in discovery, so the
+\* constraint never blocks a state.
+DecidedFollowerGoesFirst ==
+    \A f \in Server :
+        (role[f] = "following" /\ phase[f] = "discovery")
+            => (phase'[f] = "sync" \/ role'[f] = "looking")
 
 \* A message that may still enable a step. The others can never again be
 \* received with any effect, because acceptedEpoch only grows, a leader
@@ -507,15 +536,31 @@ StateConstraint ==
 \* while acceptedEpoch = e, ackIndex only grows while a leader leads, and an
 \* observer's history only grows.
 LiveMsg(m) ==
-    CASE m.type \in {"LEADERINFO", "PROPOSAL", "COMMIT"} ->
+    CASE m.type = "LEADERINFO" ->
             \E f \in Server \ {m.src} : acceptedEpoch[f] <= m.epoch
       [] m.type = "ACKEPOCH" ->
-            role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
+            \* once m.src is in ackeRecv, receiving m again is a no-op in
+            \* discovery, and LeaderResendNewLeader(m.dst, {m.src}) after it
+            /\ role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
+            /\ m.src \notin ackeRecv[m.dst]
       [] m.type = "NEWLEADER" ->
             acceptedEpoch[m.dst] <= m.epoch
       [] m.type = "ACK" ->
             /\ role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
             /\ ackIndex[m.dst][m.src] < m.len
+      [] m.type = "PROPOSAL" ->
+            \* a follower's history only grows while its currentEpoch stays
+            \E f \in Server \ {m.src} :
+               /\ acceptedEpoch[f] <= m.epoch
+               /\ ~ (currentEpoch[f] = m.epoch /\ Len(history[f]) >= Len(m.hist))
+      [] m.type = "COMMIT" ->
+            \* ... and so does the zxid of its last committed entry
+            /\ m.zxid /= NoZxid
+            /\ \E f \in Server \ {m.src} :
+                  /\ acceptedEpoch[f] <= m.epoch
+                  /\ ~ (/\ currentEpoch[f] = m.epoch
+                        /\ lastCommitted[f] \in 1..Len(history[f])
+                        /\ ZxidLeq(m.zxid, history[f][lastCommitted[f]].zxid))
       [] m.type = "INFORM" ->
             \E o \in Observer : IsStrictPrefix(history[o], m.hist)
 

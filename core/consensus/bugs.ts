@@ -11,8 +11,6 @@ export interface BugFlags {
   readonly observerAckCounts?: boolean
   /** Synchronization never truncates: a follower keeps its divergent uncommitted suffix. */
   readonly skipTrunc?: boolean
-  /** The leader does not give up when a follower reports a newer history in discovery. */
-  readonly skipRecencyCheck?: boolean
   /** A follower applies a stale (duplicated, delayed) NEWLEADER of its own epoch, shortening its history. */
   readonly shortenOnStaleNewLeader?: boolean
 }
@@ -22,7 +20,6 @@ export const bugNames = [
   "smallQuorum",
   "observerAckCounts",
   "skipTrunc",
-  "skipRecencyCheck",
   "shortenOnStaleNewLeader",
 ] as const satisfies readonly (keyof BugFlags)[]
 export type BugName = (typeof bugNames)[number]

@@ -266,7 +266,7 @@ function onAckEpoch(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag: 
   if (s.role !== "leading" || lead === undefined || m.epoch !== lead.epoch || !isVoter(s.config, from)) return
   if (s.phase === "discovery") {
     const newer = m.currentEpoch > s.currentEpoch || (m.currentEpoch === s.currentEpoch && m.lastZxid > s.log.lastZxid)
-    if (newer && !s.config.bugs?.skipRecencyCheck) {
+    if (newer) {
       // A voter holds a newer history than ours; it may hold committed transactions we lack,
       // so it, not us, must lead.
       return becomeLooking(ctx)

@@ -12,23 +12,34 @@
  *   crash 2  |  restart 2              lose volatile state / recover from disk
  *   partition 1 | 2,3,4  |  heal       messages across groups are dropped when delivered
  *   drop 3->1  |  drop all             throw away pending messages
+ *   replay 3->1 NewLeader 2            deliver again the 2nd NewLeader ever delivered 3->1 (a
+ *                                      duplicate the network held back)
  *   expect role 3 leading              roles: looking following leading observing
  *   expect leader 3 on 1,2,4           node(s) follow/observe 3
  *   expect delivered 1,2 a b           what the application saw, in order
  *   expect log 1 a b                   the node's history values (committed or not)
  *   expect rejected                    the last propose was refused
+ *
+ * Every step is also watched at the spec level: the TypeScript invariants are checked after each
+ * one, and the run is recorded so trace validation can check the story against spec/Zab.tla.
  */
 import {
   makeConfig,
   recoverDurable,
+  specMessage,
+  specNode,
   start,
   step,
+  type BugFlags,
   type Input,
   type Message,
   type NodeState,
   type Persist,
+  type SpecMessage,
   type StepResult,
 } from "../../core/consensus/index.ts"
+import { SpecRecorder } from "../sim/zab/recorder.ts"
+import type { TraceRun } from "../trace/zab-trace.ts"
 
 interface Pending {
   from: number
@@ -38,8 +49,20 @@ interface Pending {
 
 export class ScenarioError extends Error {}
 
-export function runScenario(text: string): string[] {
+export interface ScenarioResult extends TraceRun {
+  readonly log: readonly string[]
+  /** The first invariant violated, if any (a story with a seeded bug may end in one). */
+  readonly violation?: string
+}
+
+export function runScenario(text: string, opts: { bugs?: BugFlags; label?: string } = {}): ScenarioResult {
   const log: string[] = []
+  const recorder = new SpecRecorder(true)
+  const values: string[] = []
+  const batches: string[][] = []
+  const history: Pending[] = []
+  let violation: string | undefined
+  let steps = 0
   let voters: number[] = []
   let observers: number[] = []
   const states = new Map<number, NodeState | undefined>()
@@ -55,11 +78,16 @@ export function runScenario(text: string): string[] {
     if (a === undefined) throw new ScenarioError("missing node list")
     return a === "all" ? all() : a.split(",").map(Number)
   }
-  const apply = (id: number, r: StepResult) => {
+  const apply = (id: number, r: StepResult, action: string) => {
     states.set(id, r.state)
+    const sent: SpecMessage[] = []
     for (const o of r.outputs) {
       if (o._tag === "Persist") disks.get(id)!.push(o)
-      else if (o._tag === "Send") net.push({ from: id, to: o.to, m: o.message })
+      else if (o._tag === "Send") {
+        net.push({ from: id, to: o.to, m: o.message })
+        const sm = specMessage(r.state, o.to, o.message)
+        if (sm !== undefined) sent.push(sm)
+      }
       else if (o._tag === "Deliver") delivered.get(id)!.push(...o.txns.map((t) => dec.decode(t.data)))
       else if (o._tag === "ProposeRejected") lastRejected = true
       else if (o._tag === "RoleChanged") {
@@ -67,22 +95,34 @@ export function runScenario(text: string): string[] {
         log.push(`  node ${id}: ${o.role}${detail}`)
       }
     }
+    const bad = recorder.step(id, specNode(r.state), action, sent, steps++)
+    if (bad !== undefined && violation === undefined) {
+      violation = `${bad.name}: ${bad.message}`
+      log.push(`  INVARIANT VIOLATED: ${violation}`)
+    }
   }
-  const boot = (id: number) => {
+  const config = (id: number) => makeConfig(id, voters, observers, {}, opts.bugs)
+  const boot = (id: number, action: string) => {
     delivered.set(id, [])
-    apply(id, start(makeConfig(id, voters, observers), recoverDurable(disks.get(id)!)))
+    apply(id, start(config(id), recoverDurable(disks.get(id)!)), action)
   }
-  const feed = (id: number, input: Input) => {
+  const feed = (id: number, input: Input, action: string) => {
     const s = states.get(id)
-    if (s !== undefined) apply(id, step(s, input))
+    if (s !== undefined) apply(id, step(s, input), action)
+  }
+  const receive = (p: Pending) => {
+    if (states.get(p.to) === undefined) return
+    history.push(p)
+    if (process.env.SCENARIO_DEBUG) log.push(`    ${p.from}->${p.to} ${JSON.stringify(p.m, (_k, v) => (v instanceof Uint8Array ? dec.decode(v) : v))}`)
+    feed(p.to, { _tag: "Receive", from: p.from, message: p.m }, `Receive${p.m._tag}`)
   }
   const connected = (a: number, b: number) => groups === undefined || groups.some((g) => g.includes(a) && g.includes(b))
   const deliverRound = () => {
     const batch = net
     net = []
-    for (const p of batch) if (connected(p.from, p.to)) feed(p.to, { _tag: "Receive", from: p.from, message: p.m })
+    for (const p of batch) if (connected(p.from, p.to)) receive(p)
   }
-  const values = (s: NodeState) => s.log.toArray().map((t) => dec.decode(t.data))
+  const logValues = (s: NodeState) => s.log.toArray().map((t) => dec.decode(t.data))
 
   const lines = text.split("\n")
   for (let ln = 0; ln < lines.length; ln++) {
@@ -101,11 +141,12 @@ export function runScenario(text: string): string[] {
           else if (k === "observers") observers = v!.split(",").map(Number)
         }
         for (const id of all()) disks.set(id, [])
-        for (const id of all()) boot(id)
+        recorder.start(new Map(all().map((id) => [id, specNode(start(config(id), recoverDurable([])).state)])))
+        for (const id of all()) boot(id, "Start")
         break
       case "tick": {
         const n = Number(args[1] ?? 1)
-        for (let i = 0; i < n; i++) for (const id of nodesArg(args[0])) feed(id, { _tag: "Tick" })
+        for (let i = 0; i < n; i++) for (const id of nodesArg(args[0])) feed(id, { _tag: "Tick" }, "Tick")
         break
       }
       case "deliver":
@@ -114,21 +155,23 @@ export function runScenario(text: string): string[] {
       case "stabilize":
         // Long enough for a failure to be noticed (syncLimit), an election and a sync.
         for (let i = 0; i < Number(args[0] ?? 60); i++) {
-          for (const id of all()) feed(id, { _tag: "Tick" })
+          for (const id of all()) feed(id, { _tag: "Tick" }, "Tick")
           deliverRound()
           deliverRound()
         }
         break
       case "propose":
         lastRejected = false
-        feed(Number(args[0]), { _tag: "Propose", data: args.slice(1).map((v) => new TextEncoder().encode(v)) })
+        values.push(...args.slice(1))
+        batches.push(args.slice(1))
+        feed(Number(args[0]), { _tag: "Propose", data: args.slice(1).map((v) => new TextEncoder().encode(v)) }, "LeaderPropose")
         break
       case "crash":
         for (const id of nodesArg(args[0])) states.set(id, undefined)
         net = net.filter((p) => !nodesArg(args[0]).includes(p.to))
         break
       case "restart":
-        for (const id of nodesArg(args[0])) boot(id)
+        for (const id of nodesArg(args[0])) boot(id, "Restart")
         break
       case "partition":
         groups = args.join(" ").split("|").map((g) => g.trim().split(",").map(Number))
@@ -143,6 +186,14 @@ export function runScenario(text: string): string[] {
           net = net.filter((p) => !(p.from === f && p.to === t))
         }
         break
+      case "replay": {
+        const [f, t] = args[0]!.split("->").map(Number)
+        const matching = history.filter((p) => p.from === f && p.to === t && p.m._tag === args[1])
+        const p = matching[Number(args[2] ?? 1) - 1]
+        if (p === undefined) fail(`only ${matching.length} ${args[1]} message(s) were delivered ${args[0]}`)
+        receive(p!)
+        break
+      }
       case "expect": {
         const [what, ...rest] = args
         if (what === "rejected") {
@@ -164,7 +215,7 @@ export function runScenario(text: string): string[] {
         } else if (what === "delivered" || what === "log") {
           for (const id of nodesArg(rest[0])) {
             const s = states.get(id)
-            const got = what === "delivered" ? delivered.get(id)! : s ? values(s) : []
+            const got = what === "delivered" ? delivered.get(id)! : s ? logValues(s) : []
             if (got.join(" ") !== rest.slice(1).join(" ")) fail(`node ${id} has [${got.join(" ")}]`)
           }
         } else fail(`unknown expectation ${what}`)
@@ -174,5 +225,17 @@ export function runScenario(text: string): string[] {
         fail(`unknown command ${cmd}`)
     }
   }
-  return log
+  const result: ScenarioResult = {
+    label: opts.label ?? "a scenario",
+    log,
+    trace: recorder.trace,
+    initial: recorder.initial,
+    voters,
+    observers,
+    values,
+    batches,
+    maxEpoch: recorder.maxEpoch,
+    maxBatch: Math.max(1, ...batches.map((b) => b.length)),
+  }
+  return violation === undefined ? result : { ...result, violation }
 }

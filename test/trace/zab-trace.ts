@@ -7,7 +7,7 @@ import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import type { SpecMessage, SpecNode } from "../../core/consensus/index.ts"
-import type { ZabSimResult } from "../sim/zab/cluster.ts"
+import type { TraceStep } from "../sim/zab/recorder.ts"
 import { checkTrace, toTla, type TlaValue, type TraceCheck } from "../tlc/tlc.ts"
 
 const specDir = path.resolve(import.meta.dirname, "../../spec")
@@ -53,14 +53,27 @@ function line(action: string, views: ReadonlyMap<number, SpecNode>, sent: readon
   }
 }
 
+/** A recorded run: from the simulator (ZabSimResult) or a scenario. */
+export interface TraceRun {
+  readonly label: string
+  readonly trace?: readonly TraceStep[]
+  readonly initial?: ReadonlyMap<number, SpecNode>
+  readonly voters: readonly number[]
+  readonly observers: readonly number[]
+  readonly values: readonly string[]
+  readonly batches: readonly (readonly string[])[]
+  readonly maxEpoch: number
+  readonly maxBatch: number
+}
+
 /** The text of module ZabTraceData for a recorded run. */
-export function traceModule(r: ZabSimResult): string {
+export function traceModule(r: TraceRun): string {
   if (r.trace === undefined || r.initial === undefined) throw new Error("the run was not recorded (record: true)")
   const lines = [line("Init", r.initial, []), ...r.trace.map((s) => line(`${s.action}@${s.node}`, s.views, s.sent))]
   const set = (xs: readonly (number | string)[]) => `{${xs.map((x) => toTla(x)).join(", ")}}`
   return [
     "---- MODULE ZabTraceData ----",
-    `\\* Generated from simulator seed ${r.seed}: ${lines.length} states.`,
+    `\\* Generated from ${r.label}: ${lines.length} states.`,
     "EXTENDS Integers, Sequences, TLC",
     `TraceServer == ${set(r.voters)}`,
     `TraceObserver == ${set(r.observers)}`,
@@ -75,26 +88,16 @@ export function traceModule(r: ZabSimResult): string {
   ].join("\n")
 }
 
-export const traceConfig = [
-  "CONSTANTS",
-  "  Server <- TraceServer",
-  "  Observer <- TraceObserver",
-  "  Value <- TraceValue",
-  "  MaxEpoch <- TraceMaxEpoch",
-  "  MaxBatch <- TraceMaxBatch",
-  "INIT TraceInit",
-  "NEXT TraceNext",
-  "INVARIANT TraceMatched",
-  "",
-].join("\n")
+/** The TLC config for trace checks, kept next to the spec it belongs to. */
+export const traceConfigFile = path.join(specDir, "ZabTrace.cfg.template")
 
 /** Writes the run as a trace module next to copies of the specs and asks TLC whether Zab allows it. */
-export async function validateTrace(r: ZabSimResult, opts: { timeoutSec?: number; keep?: boolean } = {}): Promise<TraceCheck & { dir: string }> {
+export async function validateTrace(r: TraceRun, opts: { timeoutSec?: number; keep?: boolean } = {}): Promise<TraceCheck & { dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), "zab-trace-"))
   await copyFile(path.join(specDir, "Zab.tla"), path.join(dir, "Zab.tla"))
   await copyFile(path.join(specDir, "ZabTrace.tla"), path.join(dir, "ZabTrace.tla"))
   await writeFile(path.join(dir, "ZabTraceData.tla"), traceModule(r))
-  await writeFile(path.join(dir, "ZabTrace.cfg"), traceConfig)
+  await copyFile(traceConfigFile, path.join(dir, "ZabTrace.cfg"))
   const result = await checkTrace({ dir, traceSpec: "ZabTrace.tla", config: "ZabTrace.cfg", timeoutSec: opts.timeoutSec ?? 300, acceptInvariant: "TraceMatched", workers: 1 })
   if (!opts.keep) await rm(dir, { recursive: true, force: true })
   return { ...result, dir }

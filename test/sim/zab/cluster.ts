@@ -9,7 +9,6 @@
  * the spec-level view of the whole cluster; optionally each step is recorded for trace validation.
  */
 import {
-  checkInvariants,
   makeConfig,
   recoverDurable,
   specMessage,
@@ -17,7 +16,6 @@ import {
   start,
   step,
   type BugFlags,
-  type ClusterView,
   type Durable,
   defaultTiming,
   type Input,
@@ -27,10 +25,10 @@ import {
   type Persist,
   type SpecMessage,
   type SpecNode,
-  type SpecTxn,
   type StepResult,
 } from "../../../core/consensus/index.ts"
-import { zxidKey } from "../../../core/consensus/invariants.ts"
+import { SpecRecorder, type TraceStep } from "./recorder.ts"
+export type { TraceStep }
 import { makeClocks, type SimClock } from "../clock.ts"
 import { SimDisk } from "../disk.ts"
 import { EventQueue } from "../events.ts"
@@ -67,17 +65,9 @@ export type VectorEvent =
   | { readonly node: number; readonly call: "start"; readonly durable: Durable; readonly outputs: readonly Output[] }
   | { readonly node: number; readonly call: "step"; readonly input: Input; readonly outputs: readonly Output[] }
 
-/** One recorded step, at the level of spec/Zab.tla. */
-export interface TraceStep {
-  readonly action: string
-  readonly node: number
-  readonly time: number
-  readonly views: ReadonlyMap<number, SpecNode>
-  readonly sent: readonly SpecMessage[]
-}
-
 export interface ZabSimResult {
   readonly seed: number
+  readonly label: string
   readonly ok: boolean
   readonly steps: number
   readonly simulatedMs: number
@@ -92,6 +82,8 @@ export interface ZabSimResult {
   readonly maxEpoch: number
   readonly maxBatch: number
   readonly values: readonly string[]
+  /** Every client batch, in proposal order (trace validation restricts the spec's batches to these). */
+  readonly batches: readonly (readonly string[])[]
   readonly faults: readonly FaultEvent[]
   readonly vectors?: readonly VectorEvent[]
   readonly timing: { readonly heartbeatTicks: number; readonly syncLimitTicks: number; readonly initLimitTicks: number }
@@ -149,44 +141,24 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
 
   const q = new EventQueue<Ev>()
   const nodes = new Map<number, SimNode>()
-  const proposed = new Map<string, string>()
-  const initHist = new Map<number, readonly SpecTxn[]>()
-  const trace: TraceStep[] = []
+  const recorder = new SpecRecorder(o.record ?? false)
   const vectors: VectorEvent[] = []
   const values: string[] = []
-  let steps = 0
+  const batches: string[][] = []
   let now = 0
   let nextValue = 1
   let crashes = 0
-  let maxEpoch = 0
   let liveness = false
 
-  const view = (): ClusterView => ({ nodes: new Map([...nodes].map(([id, n]) => [id, n.view])), proposed, initHist })
-
-  /** Ghost bookkeeping and invariant check after node `id` changed. */
-  function observe(id: number, action: string, sent: SpecMessage[], before: SpecNode): void {
-    steps++
-    const n = nodes.get(id)!
-    const v = n.view
-    maxEpoch = Math.max(maxEpoch, v.acceptedEpoch)
-    if (v.role === "leading" && v.phase === "broadcast") {
-      if (before.phase === "sync") initHist.set(v.currentEpoch, v.history)
-      for (const t of v.history) if (t.zxid[0] === v.currentEpoch && !proposed.has(zxidKey(t))) proposed.set(zxidKey(t), t.value)
-    }
-    if (o.record) trace.push({ action, node: id, time: now, views: new Map([...nodes].map(([k, x]) => [k, x.view])), sent })
-    // The invariants read histories, commit points, roles and epochs only: skip the check when
-    // none of those moved (most steps are ticks, votes and pings).
-    const unchanged =
-      v.history === before.history && v.lastCommitted === before.lastCommitted && v.role === before.role && v.phase === before.phase && v.currentEpoch === before.currentEpoch
-    if (unchanged) return
-    const bad = checkInvariants(view())
+  /** Spec-level bookkeeping and the invariant check after node `id` changed. */
+  function observe(id: number, action: string, sent: SpecMessage[]): void {
+    const bad = recorder.step(id, nodes.get(id)!.view, action, sent, now)
     if (bad !== undefined) throw new Violation(bad.name, bad.message)
   }
 
   /** Executes a step's outputs in order, as an embedder must: Persist is synced before any Send. */
   function execute(id: number, r: StepResult, action: string): void {
     const n = nodes.get(id)!
-    const before = n.view
     const disk = disks.get(id)!
     const sent: SpecMessage[] = []
     for (const out of r.outputs) {
@@ -201,7 +173,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
           const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
           if (survived) {
             n.view = specNode(r.state)
-            observe(id, action, [], before)
+            observe(id, action, [])
           }
           return crash(id)
         }
@@ -214,7 +186,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     }
     n.state = r.state
     n.view = specNode(r.state)
-    observe(id, action, sent, before)
+    observe(id, action, sent)
   }
 
   function scheduleTick(id: number): void {
@@ -261,6 +233,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     const l = clientPrng.pick(leaders)
     const batch = Array.from({ length: clientPrng.range(1, maxBatch) }, () => `v${nextValue++}`)
     values.push(...batch)
+    batches.push(batch)
     feed(l, { _tag: "Propose", data: batch.map((b) => new TextEncoder().encode(b)) }, "LeaderPropose")
   }
 
@@ -272,7 +245,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     const n = nodes.get(id)!
     n.view = specNode(start(config(id), recoverDurable([])).state) // initial view before Start's step
   }
-  const initial = new Map([...nodes].map(([k, x]) => [k, x.view]))
+  recorder.start(new Map([...nodes].map(([k, x]) => [k, x.view])))
   for (const f of faults) q.push(f.at, { kind: "fault", f })
   q.push(chaosMs, { kind: "phase", to: "liveness" })
   q.push(proposeEveryMs, { kind: "propose" })
@@ -284,7 +257,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     for (const id of all) boot(id, false)
     for (let x = q.pop(); x !== undefined && x.time <= end; x = q.pop()) {
       now = x.time
-      if (o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps) break
+      if (o.maxTraceSteps !== undefined && recorder.trace.length >= o.maxTraceSteps) break
       const e = x.e
       switch (e.kind) {
         case "deliver": {
@@ -347,6 +320,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
           })
           if (leaders.length === 1) {
             values.push(target)
+            batches.push([target])
             feed(leaders[0]!, { _tag: "Propose", data: [new TextEncoder().encode(target)] }, "LeaderPropose")
           }
         } else if (all.every((id) => nodes.get(id)!.view.history.slice(0, nodes.get(id)!.view.lastCommitted).some((t) => t.value === target))) {
@@ -354,37 +328,39 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
         }
       }
     }
-    if (liveness && !(o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps)) {
+    if (liveness && !(o.maxTraceSteps !== undefined && recorder.trace.length >= o.maxTraceSteps)) {
       const target = livenessTarget!
       const missing = all.filter((id) => !nodes.get(id)!.view.history.slice(0, nodes.get(id)!.view.lastCommitted).some((t) => t.value === target))
       if (!values.includes(target)) throw new Violation("Liveness", `no leader was established within ${livenessMs} ms after healing`)
       if (missing.length > 0) throw new Violation("Liveness", `nodes ${missing.join(",")} did not deliver ${target} within ${livenessMs} ms after healing`)
     }
   } catch (err) {
-    if (err instanceof Violation) violation = { check: err.check, message: err.message, step: steps, time: now }
-    else violation = { check: "Assertion", message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err), step: steps, time: now }
+    const step = recorder.steps
+    if (err instanceof Violation) violation = { check: err.check, message: err.message, step, time: now }
+    else violation = { check: "Assertion", message: err instanceof Error ? `${err.message}\n${err.stack}` : String(err), step, time: now }
   }
 
   const committed = Math.max(...[...nodes.values()].map((n) => n.view.lastCommitted))
   const base = {
     seed: o.seed,
+    label: `simulator seed ${o.seed}${o.bugs ? ` with bugs ${JSON.stringify(o.bugs)}` : ""}`,
     ok: violation === undefined,
-    steps,
+    steps: recorder.steps,
     simulatedMs: now,
     committed,
     proposals: values.length,
     crashes,
     voters,
     observers,
-    maxEpoch,
+    maxEpoch: recorder.maxEpoch,
     maxBatch,
     values,
+    batches,
     faults,
     timing: defaultTiming,
-    ...(o.record ? { trace, initial } : {}),
+    ...(o.record ? { trace: recorder.trace, initial: recorder.initial } : {}),
     ...(o.vectors ? { vectors } : {}),
   }
   return violation === undefined ? base : { ...base, violation }
 }
 
-export type { Output }
