@@ -517,18 +517,36 @@ StateConstraint ==
                                /\ m.src = leader[f]
                                /\ m.epoch >= acceptedEpoch[f]
 
-\* Action constraint for model checking: a follower that has decided takes
-\* its next step (FollowerAcceptEpoch, or Restart) before anybody else
-\* moves. This loses no reachable state of interest: Elect(f, l) only
-\* changes f's volatile state, which no other node and no invariant reads
-\* (beyond TypeOK), so in any behaviour it can be moved to just before f's
-\* next step, and dropped if there is none; and the StateConstraint
-\* guarantees that FollowerAcceptEpoch is enabled in discovery, so the
-\* constraint never blocks a state.
-DecidedFollowerGoesFirst ==
-    \A f \in Server :
-        (role[f] = "following" /\ phase[f] = "discovery")
-            => (phase'[f] = "sync" \/ role'[f] = "looking")
+\* A follower that can never again take a step other than Restart: its
+\* leader no longer leads the follower's epoch, so nothing new will be sent
+\* to it, and nothing already sent is of use.
+LeaderGone(f, e) == ~ (role[leader[f]] = "leading" /\ acceptedEpoch[leader[f]] = e)
+Stuck(f) ==
+    /\ role[f] = "following"
+    /\ \/ /\ phase[f] = "sync"
+          /\ LeaderGone(f, acceptedEpoch[f])
+          /\ ~ \E m \in msgs : /\ m.type = "NEWLEADER" /\ m.dst = f
+                             /\ m.src = leader[f] /\ m.epoch = acceptedEpoch[f]
+       \/ /\ phase[f] = "broadcast"
+          /\ LeaderGone(f, currentEpoch[f])
+          /\ ~ \E m \in msgs :
+                 /\ m.src = leader[f] /\ m.epoch = currentEpoch[f]
+                 /\ \/ m.type = "PROPOSAL" /\ IsStrictPrefix(history[f], m.hist)
+                    \/ /\ m.type = "COMMIT"
+                       /\ lastCommitted[f] <
+                             Cardinality({i \in 1..Len(history[f]) :
+                                            ZxidLeq(history[f][i].zxid, m.zxid)})
+
+\* Action constraint for model checking: once a follower is stuck, the next
+\* step restarts a stuck follower. This loses no reachable state of
+\* interest: Restart(f) only changes f's volatile state, which no other
+\* node's step and no invariant (beyond TypeOK) reads, and a stuck follower
+\* takes no step until it restarts; so in any behaviour its Restart can be
+\* moved to just after it got stuck (and a follower that stays stuck
+\* forever behaves like one that restarted and stays looking).
+StuckFollowerRestarts ==
+    (\E f \in Server : Stuck(f))
+        => \E f \in Server : Stuck(f) /\ role'[f] = "looking"
 
 \* A message that may still enable a step. The others can never again be
 \* received with any effect, because acceptedEpoch only grows, a leader
@@ -566,9 +584,12 @@ LiveMsg(m) ==
 
 \* VIEW for model checking: two states that differ only in dead messages
 \* have the same futures and satisfy the same invariants (no invariant reads
-\* msgs), so TLC may identify them.
+\* msgs), so TLC may identify them. An observer only uses the history an
+\* INFORM carries, so INFORMs are reduced to their histories.
 View == <<role, phase, leader, currentEpoch, acceptedEpoch, history,
-          lastCommitted, ackeRecv, ackIndex, {m \in msgs : LiveMsg(m)},
+          lastCommitted, ackeRecv, ackIndex,
+          {m \in msgs : m.type /= "INFORM" /\ LiveMsg(m)},
+          {m.hist : m \in {i \in msgs : i.type = "INFORM" /\ LiveMsg(i)}},
           proposed, initHist>>
 
 =============================================================================

@@ -225,7 +225,15 @@ function onFollowerInfo(ctx: StepContext, from: NodeId, m: Extract<Message, { _t
     ctx.s.epochHint = Math.max(ctx.s.epochHint, m.acceptedEpoch)
     return becomeLooking(ctx)
   }
-  const track: LearnerTrack = { observer, lastHeard: s.tick, stage: "info", lastZxid: m.lastZxid, syncAttempts: 0 }
+  // A FOLLOWERINFO may be a late duplicate from a follower that is already synchronized: keep
+  // what we know of it (a restarted follower proves it by sending ACKEPOCH again, which re-syncs
+  // it). Downgrading it to "info" would stop its heartbeats while its LEADERINFO duplicates
+  // keep it from timing out: a livelock found by the simulator (seed 1282).
+  const prev = lead.learners[from]
+  const track: LearnerTrack =
+    prev === undefined || prev.observer !== observer
+      ? { observer, lastHeard: s.tick, stage: "info", lastZxid: m.lastZxid, syncAttempts: 0 }
+      : { ...prev, lastHeard: s.tick, lastZxid: observer ? m.lastZxid : prev.lastZxid }
   setLearner(ctx, from, track)
   if (observer) {
     if (s.phase === "broadcast") sendInform(ctx, from)
