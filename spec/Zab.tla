@@ -407,16 +407,25 @@ Spec == Init /\ [][Next]_vars
 -----------------------------------------------------------------------------
 (* Invariants (same names as PROTOCOL.md and invariants.ts).               *)
 
-Message ==
-         [type : {"LEADERINFO"}, src : Server, epoch : Nat]
-    \cup [type : {"ACKEPOCH"}, src : Server, dst : Server, epoch : Nat,
-          curEpoch : Nat, lastZxid : Zxid]
-    \cup [type : {"NEWLEADER"}, src : Server, dst : Server, epoch : Nat,
-          hist : Seq(Txn)]
-    \cup [type : {"ACK"}, src : Server, dst : Server, epoch : Nat, len : Nat]
-    \cup [type : {"PROPOSAL"}, src : Server, epoch : Nat, hist : Seq(Txn)]
-    \cup [type : {"COMMIT"}, src : Server, epoch : Nat, zxid : Zxid]
-    \cup [type : {"INFORM"}, src : Server, epoch : Nat, hist : Seq(Txn)]
+\* The message records (a CASE rather than a union of record sets: faster).
+IsMessage(m) ==
+    CASE m.type = "LEADERINFO" ->
+            m \in [type : {"LEADERINFO"}, src : Server, epoch : Nat]
+      [] m.type = "ACKEPOCH" ->
+            m \in [type : {"ACKEPOCH"}, src : Server, dst : Server, epoch : Nat,
+                   curEpoch : Nat, lastZxid : Zxid]
+      [] m.type = "NEWLEADER" ->
+            m \in [type : {"NEWLEADER"}, src : Server, dst : Server, epoch : Nat,
+                   hist : Seq(Txn)]
+      [] m.type = "ACK" ->
+            m \in [type : {"ACK"}, src : Server, dst : Server, epoch : Nat, len : Nat]
+      [] m.type = "PROPOSAL" ->
+            m \in [type : {"PROPOSAL"}, src : Server, epoch : Nat, hist : Seq(Txn)]
+      [] m.type = "COMMIT" ->
+            m \in [type : {"COMMIT"}, src : Server, epoch : Nat, zxid : Zxid]
+      [] m.type = "INFORM" ->
+            m \in [type : {"INFORM"}, src : Server, epoch : Nat, hist : Seq(Txn)]
+      [] OTHER -> FALSE
 
 TypeOK ==
     /\ role \in [Node -> {"looking", "following", "leading", "observing"}]
@@ -428,7 +437,7 @@ TypeOK ==
     /\ lastCommitted \in [Node -> Nat]
     /\ ackeRecv \in [Node -> SUBSET Server]
     /\ ackIndex \in [Node -> [Server -> Int]]
-    /\ msgs \subseteq Message
+    /\ \A m \in msgs : IsMessage(m)
     /\ proposed \subseteq Txn
     /\ DOMAIN initHist \subseteq 1..MaxEpoch
     /\ \A e \in DOMAIN initHist : initHist[e] \in Seq(Txn)
@@ -517,79 +526,81 @@ StateConstraint ==
                                /\ m.src = leader[f]
                                /\ m.epoch >= acceptedEpoch[f]
 
-\* A follower that can never again take a step other than Restart: its
-\* leader no longer leads the follower's epoch, so nothing new will be sent
-\* to it, and nothing already sent is of use.
-LeaderGone(f, e) == ~ (role[leader[f]] = "leading" /\ acceptedEpoch[leader[f]] = e)
-Stuck(f) ==
-    /\ role[f] = "following"
-    /\ \/ /\ phase[f] = "sync"
-          /\ LeaderGone(f, acceptedEpoch[f])
-          /\ ~ \E m \in msgs : /\ m.type = "NEWLEADER" /\ m.dst = f
-                             /\ m.src = leader[f] /\ m.epoch = acceptedEpoch[f]
-       \/ /\ phase[f] = "broadcast"
-          /\ LeaderGone(f, currentEpoch[f])
-          /\ ~ \E m \in msgs :
-                 /\ m.src = leader[f] /\ m.epoch = currentEpoch[f]
-                 /\ \/ m.type = "PROPOSAL" /\ IsStrictPrefix(history[f], m.hist)
-                    \/ /\ m.type = "COMMIT"
-                       /\ lastCommitted[f] <
-                             Cardinality({i \in 1..Len(history[f]) :
-                                            ZxidLeq(history[f][i].zxid, m.zxid)})
+\* Dead messages. A message is live if it may still enable a step that
+\* changes something; the others can never again be received with any
+\* effect, because acceptedEpoch only grows, a leader never leads the same
+\* epoch twice, a follower acts on epoch-e messages only while its
+\* acceptedEpoch is e, its history only grows while its currentEpoch stays
+\* (and so does the zxid of its last committed entry), ackIndex and ackeRecv
+\* only grow while a leader leads, and an observer's history only grows.
 
-\* Action constraint for model checking: once a follower is stuck, the next
-\* step restarts a stuck follower. This loses no reachable state of
-\* interest: Restart(f) only changes f's volatile state, which no other
-\* node's step and no invariant (beyond TypeOK) reads, and a stuck follower
-\* takes no step until it restarts; so in any behaviour its Restart can be
-\* moved to just after it got stuck (and a follower that stays stuck
-\* forever behaves like one that restarted and stays looking).
-StuckFollowerRestarts ==
-    (\E f \in Server : Stuck(f))
-        => \E f \in Server : Stuck(f) /\ role'[f] = "looking"
+Leads(l, e) == role[l] = "leading" /\ acceptedEpoch[l] = e
 
-\* A message that may still enable a step. The others can never again be
-\* received with any effect, because acceptedEpoch only grows, a leader
-\* never leads the same epoch twice, a follower acts on epoch-e messages only
-\* while acceptedEpoch = e, ackIndex only grows while a leader leads, and an
-\* observer's history only grows.
-LiveMsg(m) ==
+\* For speed, LiveMsg looks at NEWLEADERs through nls, the set of
+\* <<dst, epoch, Len(hist)>> of every NEWLEADER in msgs.
+NewLeaderSummary ==
+    {<<m.dst, m.epoch, Len(m.hist)>> : m \in {n \in msgs : n.type = "NEWLEADER"}}
+SomeNewLeaderTo(nls, f, e) == \E x \in nls : x[1] = f /\ x[2] = e
+
+\* f is, or may still become, a follower in broadcast at epoch e.
+CanReachEpoch(nls, f, e) ==
+    \/ currentEpoch[f] = e /\ acceptedEpoch[f] = e
+    \/ /\ acceptedEpoch[f] <= e /\ currentEpoch[f] < e
+       /\ \/ Leads(Owner(e), e)
+          \/ SomeNewLeaderTo(nls, f, e)
+
+\* A NEWLEADER that cannot change f's history (see FollowerSync): all such
+\* messages for one follower and epoch have the same effect.
+DominatedNewLeader(m) ==
+    /\ m.type = "NEWLEADER"
+    /\ currentEpoch[m.dst] = m.epoch
+    /\ Len(history[m.dst]) >= Len(m.hist)
+
+LiveMsg(nls, m) ==
     CASE m.type = "LEADERINFO" ->
-            \E f \in Server \ {m.src} : acceptedEpoch[f] <= m.epoch
+            \E f \in Server \ {m.src} :
+               \/ acceptedEpoch[f] < m.epoch
+               \/ /\ acceptedEpoch[f] = m.epoch
+                  /\ \/ Leads(m.src, m.epoch)
+                     \/ SomeNewLeaderTo(nls, f, m.epoch)
       [] m.type = "ACKEPOCH" ->
             \* once m.src is in ackeRecv, receiving m again is a no-op in
             \* discovery, and LeaderResendNewLeader(m.dst, {m.src}) after it
-            /\ role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
-            /\ m.src \notin ackeRecv[m.dst]
+            Leads(m.dst, m.epoch) /\ m.src \notin ackeRecv[m.dst]
       [] m.type = "NEWLEADER" ->
             acceptedEpoch[m.dst] <= m.epoch
       [] m.type = "ACK" ->
-            /\ role[m.dst] = "leading" /\ acceptedEpoch[m.dst] = m.epoch
-            /\ ackIndex[m.dst][m.src] < m.len
+            Leads(m.dst, m.epoch) /\ ackIndex[m.dst][m.src] < m.len
       [] m.type = "PROPOSAL" ->
-            \* a follower's history only grows while its currentEpoch stays
             \E f \in Server \ {m.src} :
-               /\ acceptedEpoch[f] <= m.epoch
-               /\ ~ (currentEpoch[f] = m.epoch /\ Len(history[f]) >= Len(m.hist))
+               IF currentEpoch[f] = m.epoch
+                  THEN acceptedEpoch[f] = m.epoch /\ Len(history[f]) < Len(m.hist)
+                  ELSE /\ acceptedEpoch[f] <= m.epoch
+                       /\ \E x \in nls : /\ x[1] = f /\ x[2] = m.epoch
+                                        /\ x[3] < Len(m.hist)
       [] m.type = "COMMIT" ->
-            \* ... and so does the zxid of its last committed entry
             /\ m.zxid /= NoZxid
             /\ \E f \in Server \ {m.src} :
-                  /\ acceptedEpoch[f] <= m.epoch
+                  /\ CanReachEpoch(nls, f, m.epoch)
                   /\ ~ (/\ currentEpoch[f] = m.epoch
                         /\ lastCommitted[f] \in 1..Len(history[f])
                         /\ ZxidLeq(m.zxid, history[f][lastCommitted[f]].zxid))
       [] m.type = "INFORM" ->
             \E o \in Observer : IsStrictPrefix(history[o], m.hist)
 
-\* VIEW for model checking: two states that differ only in dead messages
-\* have the same futures and satisfy the same invariants (no invariant reads
-\* msgs), so TLC may identify them. An observer only uses the history an
-\* INFORM carries, so INFORMs are reduced to their histories.
-View == <<role, phase, leader, currentEpoch, acceptedEpoch, history,
+\* VIEW for model checking: states that differ only in dead messages have
+\* the same futures and satisfy the same invariants (no invariant reads
+\* msgs), so TLC may identify them. Messages with the same effect are also
+\* identified: an observer only uses the history an INFORM carries, and
+\* dominated NEWLEADERs to one follower for one epoch are interchangeable.
+View ==
+    LET nls  == NewLeaderSummary
+        live == {m \in msgs : LiveMsg(nls, m)}
+    IN  <<role, phase, leader, currentEpoch, acceptedEpoch, history,
           lastCommitted, ackeRecv, ackIndex,
-          {m \in msgs : m.type /= "INFORM" /\ LiveMsg(m)},
-          {m.hist : m \in {i \in msgs : i.type = "INFORM" /\ LiveMsg(i)}},
+          {m \in live : m.type /= "INFORM" /\ ~ DominatedNewLeader(m)},
+          {m.hist : m \in {i \in live : i.type = "INFORM"}},
+          {<<m.dst, m.epoch>> : m \in {n \in live : DominatedNewLeader(n)}},
           proposed, initHist>>
 
 =============================================================================

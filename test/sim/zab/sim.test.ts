@@ -8,6 +8,11 @@ import { describe, expect, it } from "vitest"
 import { runZabSim } from "./cluster.ts"
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 24)
+/** Seeds that once found a bug, kept as regression tests (see the commit that fixed each). */
+const REGRESSIONS = [
+  1282, // a duplicated FOLLOWERINFO downgraded a synced follower: livelock, no commits reached it
+  21624, // harness: the liveness proposal went to a leader about to step down; clients now retry
+]
 
 describe("consensus simulation", () => {
   it(`holds every invariant and stays live over ${SEEDS} seeds`, () => {
@@ -25,6 +30,10 @@ describe("consensus simulation", () => {
     expect(crashes).toBeGreaterThan(SEEDS / 2)
     expect(committed).toBeGreaterThan(SEEDS * 20)
   }, 300_000)
+
+  it("regression seeds stay fixed", () => {
+    for (const seed of REGRESSIONS) expect(runZabSim({ seed }).violation).toBeUndefined()
+  })
 
   it("replays a seed exactly", () => {
     const a = runZabSim({ seed: 7, record: true })
