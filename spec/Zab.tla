@@ -289,6 +289,9 @@ LeaderRecvAck(l, m) ==
     /\ m.dst = l
     /\ m.epoch = currentEpoch[l]
     /\ m.src \in Server
+    \* an ACK that acknowledges no more than already counted changes nothing
+    \* (the commit point was computed when that much was acknowledged)
+    /\ m.len > ackIndex[l][m.src]
     /\ LET e   == currentEpoch[l]
            idx == [ackIndex[l] EXCEPT ![m.src] = Max(@, m.len)]
            establish == /\ phase[l] = "sync"
@@ -351,7 +354,10 @@ FollowerCommit(f, m) ==
     /\ m.epoch = currentEpoch[f]
     /\ LET k == Cardinality({i \in 1..Len(history[f]) :
                                ZxidLeq(history[f][i].zxid, m.zxid)})
-       IN  lastCommitted' = [lastCommitted EXCEPT ![f] = Max(@, k)]
+       IN  \* lastCommitted := max(lastCommitted, k); when k is not larger
+           \* this is a stuttering step, left out
+           /\ k > lastCommitted[f]
+           /\ lastCommitted' = [lastCommitted EXCEPT ![f] = k]
     /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch, history,
                    ackeRecv, ackIndex, msgs, proposed, initHist>>
 
@@ -365,8 +371,11 @@ ObserverLearn(o, m) ==
     /\ UNCHANGED <<role, phase, leader, currentEpoch, acceptedEpoch,
                    ackeRecv, ackIndex, msgs, proposed, initHist>>
 
-(* Crash and recover, or a timeout: volatile state is lost.                *)
+(* Crash and recover, or a timeout: volatile state is lost. (For a node    *)
+(* whose volatile state is already reset, e.g. any observer, this changes  *)
+(* nothing: a stuttering step, left out.)                                  *)
 Restart(s) ==
+    /\ role[s] \notin {"looking", "observing"}
     /\ role' = [role EXCEPT ![s] = IF s \in Server THEN "looking" ELSE "observing"]
     /\ phase' = [phase EXCEPT ![s] = IF s \in Server THEN "election" ELSE "broadcast"]
     /\ leader' = [leader EXCEPT ![s] = 0]
@@ -451,42 +460,57 @@ Committed(n) == SubSeq(history[n], 1, lastCommitted[n])
 
 CommittedWithinHistory == \A n \in Node : lastCommitted[n] <= Len(history[n])
 
-\* (The others are stated only where CommittedWithinHistory holds, so that
-\* a violation is reported as such rather than as an evaluation error.)
-Integrity ==
-    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
-        Range(Committed(n)) \subseteq proposed
+\* The delivery invariants are stated for a set D of delivered sequences.
+\* Delivered is the set of distinct sequences the nodes delivered (one or
+\* two, usually: cheaper for TLC than all pairs of nodes), leaving out nodes
+\* where CommittedWithinHistory fails, so that its violation is reported as
+\* such rather than as an evaluation error.
+Delivered == {Committed(n) : n \in {x \in Node : lastCommitted[x] <= Len(history[x])}}
 
-Agreement ==
-    \A n1, n2 \in Node :
-        (lastCommitted[n1] <= Len(history[n1]) /\ lastCommitted[n2] <= Len(history[n2]))
-        => IsPrefix(Committed(n1), Committed(n2)) \/ IsPrefix(Committed(n2), Committed(n1))
+IntegrityOf(D) == \A c \in D : Range(c) \subseteq proposed
 
-TotalOrder ==
-    \A n1, n2 \in Node :
-        (lastCommitted[n1] <= Len(history[n1]) /\ lastCommitted[n2] <= Len(history[n2]))
-        => LET c1 == Committed(n1)
-               c2 == Committed(n2)
-           IN  \A i, j \in 1..Len(c1) :
-                 (i < j /\ c1[j] \in Range(c2)) =>
-                    \E k1, k2 \in 1..Len(c2) : k1 < k2 /\ c2[k1] = c1[i] /\ c2[k2] = c1[j]
+AgreementOf(D) == \A c1, c2 \in D : IsPrefix(c1, c2) \/ IsPrefix(c2, c1)
 
-LocalPrimaryOrder ==
-    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
-        LET c == Committed(n)
-        IN  \A i \in 1..Len(c), t \in proposed :
-              (t.zxid[1] = c[i].zxid[1] /\ t.zxid[2] < c[i].zxid[2])
-                 => \E j \in 1..(i - 1) : c[j] = t
+TotalOrderOf(D) ==
+    \A c1, c2 \in D :
+        \A i, j \in 1..Len(c1) :
+            (i < j /\ c1[j] \in Range(c2)) =>
+                \E k1, k2 \in 1..Len(c2) : k1 < k2 /\ c2[k1] = c1[i] /\ c2[k2] = c1[j]
 
-GlobalPrimaryOrder ==
-    \A n \in Node : lastCommitted[n] <= Len(history[n]) =>
-        LET c == Committed(n)
-        IN  \A i \in 1..(Len(c) - 1) : ZxidLt(c[i].zxid, c[i + 1].zxid)
+LocalPrimaryOrderOf(D) ==
+    \A c \in D :
+        \A i \in 1..Len(c), t \in proposed :
+            (t.zxid[1] = c[i].zxid[1] /\ t.zxid[2] < c[i].zxid[2])
+                => \E j \in 1..(i - 1) : c[j] = t
 
-PrimaryIntegrity ==
-    \A e \in DOMAIN initHist, n \in Node : lastCommitted[n] <= Len(history[n]) =>
-        \A i \in 1..lastCommitted[n] :
-            history[n][i].zxid[1] < e => history[n][i] \in Range(initHist[e])
+GlobalPrimaryOrderOf(D) ==
+    \A c \in D : \A i \in 1..(Len(c) - 1) : ZxidLt(c[i].zxid, c[i + 1].zxid)
+
+PrimaryIntegrityOf(D) ==
+    \A e \in DOMAIN initHist, c \in D :
+        \A i \in 1..Len(c) : c[i].zxid[1] < e => c[i] \in Range(initHist[e])
+
+Integrity          == IntegrityOf(Delivered)
+Agreement          == AgreementOf(Delivered)
+TotalOrder         == TotalOrderOf(Delivered)
+LocalPrimaryOrder  == LocalPrimaryOrderOf(Delivered)
+GlobalPrimaryOrder == GlobalPrimaryOrderOf(Delivered)
+PrimaryIntegrity   == PrimaryIntegrityOf(Delivered)
+
+\* An observer may deliver the history of any INFORM ever sent (it jumps
+\* from its current history to any INFORM that extends it, and from the
+\* empty history to any INFORM at all). So every INFORM's history must pass
+\* the delivery invariants together with what the nodes delivered. This
+\* covers observers even in a model without any (Observer = {}), where it
+\* also acts as a log of every committed prefix a leader ever announced.
+InformsDeliverable ==
+    LET D == Delivered \cup {m.hist : m \in {i \in msgs : i.type = "INFORM"}}
+    IN  /\ IntegrityOf(D)
+        /\ AgreementOf(D)
+        /\ TotalOrderOf(D)
+        /\ LocalPrimaryOrderOf(D)
+        /\ GlobalPrimaryOrderOf(D)
+        /\ PrimaryIntegrityOf(D)
 
 OneLeaderPerEpoch ==
     \A n1, n2 \in Server :
@@ -505,21 +529,17 @@ HistoryZxidsIncrease ==
 \* Value is a set of interchangeable model values.
 Symm == Permutations(Value)
 
-\* Bound on the transactions one epoch creates, so that the state space is
-\* finite. The configs override it ("CONSTANT MaxTxnPerEpoch = 2").
-MaxTxnPerEpoch == MaxBatch
-MaxTxn == MaxEpoch * MaxTxnPerEpoch
-
 \* State constraint for model checking:
-\*  - each epoch creates at most MaxTxnPerEpoch transactions;
+\*  - values are unique: every proposed transaction carries a different
+\*    value (distinct client requests). This bounds the transactions to
+\*    Cardinality(Value), and makes a mix-up of two transactions visible;
 \*  - a follower in discovery has decided for a voter that did send it a
 \*    LEADERINFO it can accept. This loses no behaviour: a follower that
 \*    decided for anybody else can only time out (Restart), and its Elect
 \*    step touches nothing but its own volatile state, so it commutes with
 \*    every other step and can be postponed until such a LEADERINFO exists.
 StateConstraint ==
-    /\ \A t \in proposed : t.zxid[2] <= MaxTxnPerEpoch
-    /\ Cardinality(proposed) <= MaxTxn
+    /\ \A t1, t2 \in proposed : t1.value = t2.value => t1 = t2
     /\ \A f \in Server :
           (role[f] = "following" /\ phase[f] = "discovery")
              => \E m \in msgs : /\ m.type = "LEADERINFO"
@@ -589,17 +609,19 @@ LiveMsg(nls, m) ==
             \E o \in Observer : IsStrictPrefix(history[o], m.hist)
 
 \* VIEW for model checking: states that differ only in dead messages have
-\* the same futures and satisfy the same invariants (no invariant reads
-\* msgs), so TLC may identify them. Messages with the same effect are also
-\* identified: an observer only uses the history an INFORM carries, and
-\* dominated NEWLEADERs to one follower for one epoch are interchangeable.
+\* the same futures and satisfy the same invariants, so TLC may identify
+\* them. Messages with the same effect are also identified: dominated
+\* NEWLEADERs to one follower for one epoch are interchangeable, and an
+\* observer only uses the history an INFORM carries. (The histories of all
+\* INFORMs, dead or alive, stay in the view: InformsDeliverable reads them.
+\* No other invariant reads msgs.)
 View ==
     LET nls  == NewLeaderSummary
         live == {m \in msgs : LiveMsg(nls, m)}
     IN  <<role, phase, leader, currentEpoch, acceptedEpoch, history,
           lastCommitted, ackeRecv, ackIndex,
           {m \in live : m.type /= "INFORM" /\ ~ DominatedNewLeader(m)},
-          {m.hist : m \in {i \in live : i.type = "INFORM"}},
+          {m.hist : m \in {i \in msgs : i.type = "INFORM"}},
           {<<m.dst, m.epoch>> : m \in {n \in live : DominatedNewLeader(n)}},
           proposed, initHist>>
 
