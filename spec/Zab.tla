@@ -26,14 +26,19 @@
 (*     (never read), duplication (read again) and reordering (read in any  *)
 (*     order) are all free.                                                *)
 (*   - Messages that only change looking state or trigger resends          *)
-(*     (election notifications, FOLLOWERINFO, OBSERVERINFO, PING) are not  *)
-(*     modelled; timeouts are Restart. Histories are sent whole: the       *)
-(*     implementation's DIFF/TRUNC/SNAP and batched proposals are          *)
-(*     encodings of "the leader's history when it sent the message".       *)
+(*     (election notifications, FOLLOWERINFO, OBSERVERINFO) are not        *)
+(*     modelled; a PING is a resent COMMIT; timeouts are Restart.          *)
+(*     Histories are sent whole: the implementation's DIFF/TRUNC/SNAP and  *)
+(*     batched proposals are encodings of "the leader's history when it    *)
+(*     sent the message".                                                  *)
 (*   - Time and liveness: this is a safety specification only.             *)
 (*                                                                         *)
-(* Restart is always enabled (for a node already in its reset state it is  *)
-(* a stuttering step), so the specification never deadlocks.               *)
+(* Steps that would change nothing (receiving a duplicate that adds        *)
+(* nothing, restarting a node that is already reset, resending a message   *)
+(* already sent) are left out of the actions: they are stuttering steps.   *)
+(* With two voters or more the specification never deadlocks: a looking   *)
+(* voter can always decide for another voter (Elect), any other voter can  *)
+(* Restart.                                                                *)
 (***************************************************************************)
 EXTENDS Integers, Sequences, FiniteSets, TLC
 
@@ -547,12 +552,16 @@ StateConstraint ==
                                /\ m.epoch >= acceptedEpoch[f]
 
 \* Dead messages. A message is live if it may still enable a step that
-\* changes something; the others can never again be received with any
-\* effect, because acceptedEpoch only grows, a leader never leads the same
-\* epoch twice, a follower acts on epoch-e messages only while its
-\* acceptedEpoch is e, its history only grows while its currentEpoch stays
-\* (and so does the zxid of its last committed entry), ackIndex and ackeRecv
-\* only grow while a leader leads, and an observer's history only grows.
+\* matters. The others can never again be received with any effect (except,
+\* for a dead LEADERINFO, moving a follower into a sync phase it can only
+\* leave by Restart, which reaches nothing new), because acceptedEpoch only
+\* grows, a leader never leads the same epoch twice, a follower acts on
+\* epoch-e messages only while its acceptedEpoch is e (and is in broadcast
+\* only when currentEpoch = acceptedEpoch), its history only grows while its
+\* currentEpoch stays (and so does the zxid of its last committed entry),
+\* a leader's history only grows, ackIndex and ackeRecv only grow while a
+\* leader leads, and an observer's history only grows. The conditions are
+\* conservative: a message they call live may in fact be dead.
 
 Leads(l, e) == role[l] = "leading" /\ acceptedEpoch[l] = e
 

@@ -13,6 +13,8 @@ export interface ClusterView {
   readonly proposed: ReadonlyMap<string, string>
   /** Ghost: epoch -> the history it was established with. */
   readonly initHist: ReadonlyMap<number, readonly SpecTxn[]>
+  /** Ghost: the history of every INFORM ever sent (what an observer could deliver). */
+  readonly informs?: readonly (readonly SpecTxn[])[]
 }
 
 export type Invariant = (v: ClusterView) => string | undefined
@@ -153,6 +155,25 @@ export const HistoryZxidsIncrease: Invariant = (v) => {
   return undefined
 }
 
+/**
+ * Whatever an observer could deliver (the history of any INFORM ever sent, even one no observer
+ * received yet) passes the delivery invariants together with what the nodes delivered.
+ */
+export const InformsDeliverable: Invariant = (v) => {
+  if (v.informs === undefined || v.informs.length === 0) return undefined
+  const nodes = new Map(v.nodes)
+  v.informs.forEach((hist, i) => {
+    const pseudo: SpecNode = { role: "observing", phase: "broadcast", leader: 0, currentEpoch: 0, acceptedEpoch: 0, history: hist, lastCommitted: hist.length, ackeRecv: [], ackIndex: {} }
+    nodes.set(-(i + 1), pseudo)
+  })
+  const w: ClusterView = { ...v, nodes }
+  for (const inv of [Integrity, Agreement, TotalOrder, LocalPrimaryOrder, GlobalPrimaryOrder]) {
+    const bad = inv(w)
+    if (bad !== undefined) return `an INFORM is not deliverable: ${bad} (negative node ids are INFORMs)`
+  }
+  return undefined
+}
+
 export const invariants = {
   Integrity,
   Agreement,
@@ -163,6 +184,7 @@ export const invariants = {
   OneLeaderPerEpoch,
   CommittedWithinHistory,
   HistoryZxidsIncrease,
+  InformsDeliverable,
 } as const satisfies Record<string, Invariant>
 export type InvariantName = keyof typeof invariants
 

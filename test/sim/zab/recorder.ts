@@ -16,11 +16,19 @@ export interface TraceStep {
   readonly sent: readonly SpecMessage[]
 }
 
+const sameTxn = (a: SpecTxn, b: SpecTxn) => a.value === b.value && a.zxid[0] === b.zxid[0] && a.zxid[1] === b.zxid[1]
+const isPrefix = (a: readonly SpecTxn[], b: readonly SpecTxn[]) => a.length <= b.length && a.every((t, i) => sameTxn(t, b[i]!))
+
 export class SpecRecorder {
   readonly views = new Map<number, SpecNode>()
   readonly proposed = new Map<string, string>()
   readonly initHist = new Map<number, readonly SpecTxn[]>()
   readonly trace: TraceStep[] = []
+  /**
+   * INFORM histories sent so far, keeping only maximal ones: an INFORM that is a prefix of a kept
+   * one can violate nothing the kept one does not, so normally one history is kept.
+   */
+  private informs: (readonly SpecTxn[])[] = []
   initial: ReadonlyMap<number, SpecNode> = new Map()
   maxEpoch = 0
   steps = 0
@@ -34,7 +42,7 @@ export class SpecRecorder {
   }
 
   clusterView(): ClusterView {
-    return { nodes: this.views, proposed: this.proposed, initHist: this.initHist }
+    return { nodes: this.views, proposed: this.proposed, initHist: this.initHist, informs: this.informs }
   }
 
   /** Node `id` took a step; returns the first violated invariant, if any. */
@@ -47,6 +55,13 @@ export class SpecRecorder {
       if (before.phase === "sync") this.initHist.set(v.currentEpoch, v.history)
       for (const t of v.history) if (t.zxid[0] === v.currentEpoch && !this.proposed.has(zxidKey(t))) this.proposed.set(zxidKey(t), t.value)
     }
+    let newInform = false
+    for (const m of sent) {
+      if (m.type !== "INFORM") continue
+      if (this.informs.some((k) => isPrefix(m.hist, k))) continue
+      this.informs = [...this.informs.filter((k) => !isPrefix(k, m.hist)), m.hist]
+      newInform = true
+    }
     if (this.recordTrace) this.trace.push({ action, node: id, time, views: new Map(this.views), sent })
     // The invariants read histories, commit points, roles and epochs only: skip the check when
     // none of those moved (most steps are ticks, votes and pings).
@@ -56,6 +71,6 @@ export class SpecRecorder {
       v.role === before.role &&
       v.phase === before.phase &&
       v.currentEpoch === before.currentEpoch
-    return unchanged ? undefined : checkInvariants(this.clusterView())
+    return unchanged && !newInform ? undefined : checkInvariants(this.clusterView())
   }
 }
