@@ -471,16 +471,21 @@ function onProposal(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag: 
   const last = s.log.lastZxid
   const end = m.txns[m.txns.length - 1]!.zxid
   if (last < end) {
-    let fresh: readonly Txn[] | undefined
-    if (last === m.prevZxid) fresh = m.txns
-    else {
-      const i = m.txns.findIndex((t) => t.zxid === last)
-      if (i >= 0) fresh = m.txns.slice(i + 1)
-    }
+    const fresh = freshSuffix(last, m.prevZxid, m.txns)
     if (fresh === undefined) return // a gap: the leader's heartbeat will resend from our ACK
     s.log = s.log.append(fresh)
   }
   ctx.send(from, { _tag: "Ack", epoch: m.epoch, zxid: s.log.lastZxid })
+}
+
+/**
+ * The part of a batch (which follows `prevZxid`) that extends a history ending at `last`, or
+ * undefined when the batch does not connect to it (a gap, or a stale batch).
+ */
+function freshSuffix(last: Zxid, prevZxid: Zxid, txns: readonly Txn[]): readonly Txn[] | undefined {
+  if (last === prevZxid) return txns
+  const i = txns.findIndex((t) => t.zxid === last)
+  return i >= 0 ? txns.slice(i + 1) : undefined
 }
 
 /** Spec: FollowerCommit. Our history is a prefix of the leader's, so all we hold up to zxid is committed. */
@@ -525,12 +530,7 @@ function onInform(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag: "I
   const last = s.log.lastZxid
   const end = m.txns[m.txns.length - 1]!.zxid
   if (last >= end) return
-  let fresh: readonly Txn[] | undefined
-  if (last === m.prevZxid) fresh = m.txns
-  else {
-    const i = m.txns.findIndex((t) => t.zxid === last)
-    if (i >= 0) fresh = m.txns.slice(i + 1)
-  }
+  const fresh = freshSuffix(last, m.prevZxid, m.txns)
   if (fresh === undefined) return
   s.log = s.log.append(fresh)
   s.commitIndex = s.log.length
@@ -546,10 +546,7 @@ function onTick(ctx: StepContext): void {
   const beat = s.tick % c.heartbeatTicks === 0
   switch (s.role) {
     case "looking":
-      if (beat) {
-        broadcastVote(ctx)
-        if (isObserverNode(s)) s.round += 0
-      }
+      if (beat) broadcastVote(ctx)
       checkElection(ctx)
       return
     case "following":
