@@ -1,9 +1,9 @@
 /**
- * `npm start`: a 3-voter + 1-observer cluster in one process, embedding the pure consensus core
+ * `npm run demo`: a 3-voter + 1-observer cluster in one process, embedding the pure consensus core
  * with our own I/O. The core never touches a clock, a socket or a disk; this file supplies all
  * three: `setInterval` ticks, an asynchronous in-memory message bus, and an in-memory "disk".
  *
- *   npm start -- --values 20 --kill-leader
+ *   npm run demo -- --values 20 --kill-leader
  */
 import { parseArgs } from "node:util"
 import {

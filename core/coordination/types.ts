@@ -51,7 +51,10 @@ export interface Stat {
   readonly version: number
   readonly cversion: number
   readonly aversion: number
-  /** Session id for ephemerals; 0x8000000000000000 for containers; 0xFF00000000000000 | ttl for TTL nodes. */
+  /**
+   * Session id for ephemerals, else 0. The tree stores 0x8000000000000000 for containers and
+   * 0xFF00000000000000 | ttl for TTL nodes (see znode.ts), but, like ZooKeeper, shows clients 0.
+   */
   readonly ephemeralOwner: bigint
   readonly dataLength: number
   readonly numChildren: number

@@ -1,5 +1,5 @@
 /**
- * `npm start` (adapters/cli/demo.ts) must run a real-timer cluster to completion on its own:
+ * `npm run demo` (adapters/cli/demo.ts) must run a real-timer cluster to completion on its own:
  * elect a leader, commit every value on all four nodes, print an agreeing summary, exit 0.
  */
 import { spawn } from "node:child_process"

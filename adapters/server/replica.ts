@@ -1,0 +1,319 @@
+/**
+ * One replica of the coordination service: the pure consensus core and the pure znode tree,
+ * wired to a disk, a peer transport and a clock.
+ *
+ * The loop (etcd/raft's Ready/Advance rule, with group commit): inputs queue up; `drain` steps
+ * the core through all of them, writes every `Persist` record, fsyncs once, and only then carries
+ * out the other outputs in order — sends, deliveries, role changes. So nothing leaves this
+ * process (an ACK, a reply to a client) before the state it depends on is on disk.
+ *
+ * Committed transactions are applied to the tree in zxid order; `onApplied` tells the client
+ * side, which answers the request's origin connection and fires watches. The leader also keeps
+ * the session tracker: it alone decides that a session expired, by proposing its closeSession.
+ */
+import { randomBytes } from "node:crypto"
+import {
+  makeConfig,
+  start,
+  step,
+  type Input,
+  type NodeState,
+  type Output,
+  type StepResult,
+} from "../../core/consensus/index.ts"
+import {
+  DataTree,
+  SessionTracker,
+  containersToDelete,
+  decodeTxn,
+  encodeTxn,
+  type CoordTxn,
+  type OpResult,
+  type SessionId,
+  type TreeEvent,
+} from "../../core/coordination/index.ts"
+import { NodeStorage } from "../disk/node-storage.ts"
+import { nodeFs } from "../disk/fs.ts"
+import { PeerTransport, type PeerAddress } from "../tcp/peer-transport.ts"
+import { decodePeerMessage, encodePeerMessage, type PeerMessage } from "./peer-messages.ts"
+
+export interface ReplicaConfig {
+  readonly id: number
+  readonly voters: readonly number[]
+  readonly observers: readonly number[]
+  /** Peer (server-to-server) addresses of every member, including this one. */
+  readonly peers: readonly PeerAddress[]
+  readonly dataDir: string
+  /** Length of one consensus tick; heartbeats are 2 ticks, a lost leader is noticed after 10. */
+  readonly tickMs: number
+  /** Take a tree snapshot (and compact the consensus log) every this many applied transactions. */
+  readonly snapshotEvery: number
+  readonly log: (line: string) => void
+}
+
+export interface Applied {
+  readonly zxid: number
+  readonly txn: CoordTxn
+  readonly result: OpResult
+  readonly events: readonly TreeEvent[]
+}
+
+export interface ReplicaHooks {
+  /** A committed transaction was applied to the tree. */
+  readonly onApplied: (a: Applied) => void
+  /** This replica started or stopped serving (it is in broadcast with an established leader). */
+  readonly onServingChanged: (serving: boolean) => void
+}
+
+export class Replica {
+  readonly tree: DataTree
+  private core: NodeState
+  private readonly storage: NodeStorage
+  private readonly transport: PeerTransport
+  private readonly inbox: Input[] = []
+  private readonly toPropose: Uint8Array[] = []
+  private drainScheduled = false
+  private ticker: NodeJS.Timeout | undefined
+  private servingNow = false
+  private leaderNow = 0
+  private epochNow = -1
+  /** Leader only: the sessions it tracks, and whether it already proposed their expiry. */
+  private tracker: SessionTracker | undefined
+  private readonly expiring = new Set<SessionId>()
+  private readonly pendingTouches = new Set<SessionId>()
+  private appliedSinceSnapshot = 0
+  private stopped = false
+
+  constructor(
+    private readonly config: ReplicaConfig,
+    private readonly hooks: ReplicaHooks,
+  ) {
+    const opened = NodeStorage.open(config.dataDir, nodeFs, { myid: config.id })
+    this.storage = opened.storage
+    const rec = opened.recovery
+    if (rec.truncatedBytes > 0) config.log(`recovery cut a torn tail of ${rec.truncatedBytes} bytes from ${rec.truncatedSegment}`)
+    for (const s of rec.skippedSnapshots) config.log(`recovery skipped snapshot ${s.name}: ${s.why}`)
+    this.tree = opened.snapshot ? DataTree.deserialize(opened.snapshot.bytes) : DataTree.empty()
+    const consensusConfig = makeConfig(config.id, config.voters, config.observers)
+    const self = config.peers.find((p) => p.id === config.id)
+    if (self === undefined) throw new Error(`peer list has no address for this node (id ${config.id})`)
+    this.transport = new PeerTransport({
+      id: config.id,
+      host: self.host,
+      port: self.port,
+      peers: config.peers,
+      onFrame: (from, payload) => this.onPeerFrame(from, payload),
+      log: config.log,
+    })
+    const r = start(consensusConfig, opened.durable)
+    this.core = r.state
+    this.carryOut(r)
+  }
+
+  async start(): Promise<void> {
+    await this.transport.start()
+    this.ticker = setInterval(() => this.onTick(), this.config.tickMs)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.ticker) clearInterval(this.ticker)
+    await this.transport.close()
+    this.storage.close()
+  }
+
+  get serving(): boolean {
+    return this.servingNow
+  }
+  get isLeader(): boolean {
+    return this.servingNow && this.core.role === "leading"
+  }
+  get leader(): number {
+    return this.leaderNow
+  }
+  get role(): string {
+    return this.core.role
+  }
+
+  /**
+   * Submit a client's write (or a session event) for ordering. Returns false when it cannot be
+   * submitted right now (not serving, or the leader is unreachable): the caller fails the request
+   * the ZooKeeper way, by dropping the connection so the client retries elsewhere.
+   */
+  submit(txn: CoordTxn): boolean {
+    if (!this.servingNow) return false
+    const bytes = encodeTxn(txn)
+    if (this.isLeader) {
+      this.toPropose.push(bytes)
+      this.scheduleDrain()
+      return true
+    }
+    return this.sendPeer(this.leaderNow, { _tag: "Forward", txn: bytes })
+  }
+
+  /** A client of this server was heard from: its session lives on. */
+  touch(session: SessionId): void {
+    if (this.tracker) this.tracker.touch(session, Date.now())
+    else this.pendingTouches.add(session)
+  }
+
+  private onPeerFrame(from: number, payload: Buffer): void {
+    const m = decodePeerMessage(payload)
+    if (m instanceof Error) return this.config.log(`dropping a bad frame from peer ${from}: ${m.message}`)
+    switch (m._tag) {
+      case "Zab":
+        this.feed({ _tag: "Receive", from, message: m.message })
+        break
+      case "Forward":
+        // Only the established leader proposes; a stale forward is dropped and its origin's
+        // client sees a lost connection when that server notices the leader change.
+        if (this.isLeader) {
+          this.toPropose.push(m.txn)
+          this.scheduleDrain()
+        }
+        break
+      case "Touch":
+        if (this.tracker) for (const s of m.sessions) this.tracker.touch(s, Date.now())
+        break
+    }
+  }
+
+  private onTick(): void {
+    this.feed({ _tag: "Tick" })
+    const now = Date.now()
+    if (this.tracker) {
+      for (const session of this.tracker.expired(now)) {
+        if (this.expiring.has(session)) continue
+        this.expiring.add(session)
+        this.config.log(`session 0x${session.toString(16)} expired`)
+        this.submit({ session, cxid: 0, origin: 0, time: now, auth: [], op: { type: "closeSession", expired: true } })
+      }
+      for (const path of containersToDelete(this.tree, now)) {
+        this.submit({ session: 0n, cxid: 0, origin: 0, time: now, auth: [], op: { type: "deleteContainer", path } })
+      }
+    } else if (this.servingNow && this.pendingTouches.size > 0) {
+      this.sendPeer(this.leaderNow, { _tag: "Touch", sessions: [...this.pendingTouches] })
+      this.pendingTouches.clear()
+    }
+  }
+
+  private feed(input: Input): void {
+    this.inbox.push(input)
+    this.scheduleDrain()
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.stopped) return
+    this.drainScheduled = true
+    setImmediate(() => {
+      this.drainScheduled = false
+      this.drain()
+    })
+  }
+
+  /** Step through everything queued, make it durable with one fsync, then act on it. */
+  private drain(): void {
+    if (this.stopped) return
+    const later: Output[] = []
+    let persisted = false
+    const take = (r: StepResult): void => {
+      this.core = r.state
+      for (const o of r.outputs) {
+        if (o._tag === "Persist") {
+          this.storage.persist(o)
+          persisted = true
+        } else later.push(o)
+      }
+    }
+    while (this.inbox.length > 0 || this.toPropose.length > 0) {
+      for (const input of this.inbox.splice(0)) take(step(this.core, input))
+      if (this.toPropose.length > 0) take(step(this.core, { _tag: "Propose", data: this.toPropose.splice(0) }))
+    }
+    if (persisted) this.storage.flush()
+    for (const o of later) this.act(o)
+    this.updateServing()
+  }
+
+  private carryOut(r: StepResult): void {
+    for (const o of r.outputs) if (o._tag === "Persist") this.storage.persist(o)
+    this.storage.flush()
+    for (const o of r.outputs) if (o._tag !== "Persist") this.act(o)
+    this.updateServing()
+  }
+
+  private act(o: Output): void {
+    switch (o._tag) {
+      case "Send":
+        this.sendPeer(o.to, { _tag: "Zab", message: o.message })
+        break
+      case "Deliver":
+        for (const t of o.txns) this.apply(t.zxid, t.data)
+        break
+      case "ProposeRejected":
+        // Only happens when leadership was lost between submit and drain; the role change that
+        // follows drops the clients whose writes these were.
+        this.config.log(`proposal rejected: ${o.reason}`)
+        break
+      case "Proposed":
+      case "RoleChanged":
+      case "Persist":
+        break
+    }
+  }
+
+  private apply(zxid: number, data: Uint8Array): void {
+    // A snapshot already holds everything up to its zxid; the core re-delivers from the start.
+    if (zxid <= this.tree.lastZxid) return
+    const txn = decodeTxn(data)
+    const { result, events } = this.tree.apply(txn, zxid)
+    if (this.tracker) {
+      if (result.type === "createSession") this.tracker.add(result.sessionId, result.timeoutMs, Date.now())
+      if (txn.op.type === "closeSession") {
+        this.tracker.remove(txn.session)
+        this.expiring.delete(txn.session)
+      }
+    }
+    this.hooks.onApplied({ zxid, txn, result, events })
+    if (++this.appliedSinceSnapshot >= this.config.snapshotEvery) this.snapshot()
+  }
+
+  private snapshot(): void {
+    this.appliedSinceSnapshot = 0
+    this.storage.saveSnapshot(this.tree.lastZxid, this.tree.serialize())
+    this.storage.purgeSnapshots(3)
+    this.storage.compact()
+  }
+
+  private updateServing(): void {
+    const c = this.core
+    const serving = c.phase === "broadcast" && c.role !== "looking"
+    // An observer never adopts an epoch of its own; the leader's id still tells a new regime.
+    const epoch = c.currentEpoch
+    const leader = serving ? c.leader : 0
+    if (serving === this.servingNow && leader === this.leaderNow && epoch === this.epochNow) return
+    const wasServing = this.servingNow
+    this.servingNow = serving
+    this.leaderNow = leader
+    this.epochNow = epoch
+    if (serving || wasServing) this.config.log(serving ? `serving as ${c.role}, leader ${c.leader}, epoch ${epoch}` : `stopped serving (${c.role}, ${c.phase})`)
+    if (serving && c.role === "leading") {
+      // A new leader restarts every session's clock (ZooKeeper does the same): it cannot know
+      // how long ago the old leader last heard from each client.
+      this.tracker = SessionTracker.from(this.tree.sessions(), Date.now())
+      this.expiring.clear()
+    } else this.tracker = undefined
+    // Any change of leader or epoch drops our clients, as ZooKeeper's learners do: their pending
+    // writes may be lost, and they must reconnect (here or elsewhere) to find out.
+    if (wasServing) this.hooks.onServingChanged(false)
+    if (serving) this.hooks.onServingChanged(true)
+  }
+
+  private sendPeer(to: number, m: PeerMessage): boolean {
+    return this.transport.send(to, encodePeerMessage(m))
+  }
+
+  /** Sixteen random bytes for a new session's password (randomness stays out of the core). */
+  static newPassword(): Uint8Array {
+    return new Uint8Array(randomBytes(16))
+  }
+}
