@@ -17,6 +17,7 @@ import {
   Err,
   Perms,
   WatchManager,
+  checkAcl,
   digestId,
   negotiateTimeout,
   validatePath,
@@ -29,7 +30,6 @@ import {
 import {
   FrameDecoder,
   Op,
-  Xid,
   ZkDecodeError,
   decodeConnectRequest,
   decodeRequest,
@@ -56,8 +56,12 @@ export interface ZkServerConfig {
 
 interface QueueItem {
   readonly xid: number
-  /** Run when the item reaches the head; returns the reply frame, or undefined to wait. */
+  /** The reply, once known (a write's arrives when its transaction applies). */
   reply: Uint8Array | undefined
+  /**
+   * Computes the reply when the item reaches the head of the queue, so it reflects (and its zxid
+   * is no older than) everything answered before it.
+   */
   readonly read?: () => Uint8Array
   readonly deadline?: number
 }
@@ -197,7 +201,7 @@ export class ZkServer {
           // ZooKeeper answers an unknown opcode or an undecodable body with an error code and
           // closes the connection on anything worse; so do we.
           if (e instanceof ZkDecodeError && conn.open && e.replyErr !== undefined && e.xid !== undefined) {
-            this.enqueue(conn, { xid: e.xid, reply: encodeReply(e.xid, this.replica().tree.lastZxid, e.replyErr) })
+            this.enqueue(conn, { xid: e.xid, reply: undefined, read: () => encodeReply(e.xid!, this.replica().tree.lastZxid, e.replyErr!) })
             continue
           }
           return this.close(conn, `bad request: ${(e as Error).message}`)
@@ -292,8 +296,7 @@ export class ZkServer {
     const zxid = (): number => replica.tree.lastZxid
     switch (type) {
       case Op.ping:
-        conn.write(encodeReply(Xid.ping, zxid(), Err.OK))
-        return
+        return this.enqueue(conn, { xid, reply: undefined, read: () => encodeReply(xid, zxid(), Err.OK) })
       case Op.auth:
         return this.onAuth(conn, req)
       case Op.setWatches:
@@ -307,7 +310,7 @@ export class ZkServer {
       auth: conn.auth,
     })
     if (write !== undefined) {
-      if ("err" in write) return this.enqueue(conn, { xid, reply: encodeReply(xid, zxid(), write.err) })
+      if ("err" in write) return this.enqueue(conn, { xid, reply: undefined, read: () => encodeReply(xid, zxid(), write.err) })
       const item: QueueItem = { xid, reply: undefined, deadline: Date.now() + this.config.writeTimeoutMs }
       this.enqueue(conn, item)
       this.pending.set(`${conn.session}:${xid}`, { conn, item, write })
@@ -346,6 +349,9 @@ export class ZkServer {
       case Op.exists: {
         if (pathErr) return reply(Err.BADARGUMENTS)
         const stat = tree.exists(path)
+        // ZooKeeper 3.9 wants READ to see that a node exists (a missing node needs nothing).
+        const acl = stat ? tree.getACL(path) : undefined
+        if (acl && !("err" in acl) && !checkAcl(acl.acl, conn.auth, Perms.READ)) return reply(Err.NOAUTH)
         if (watch) this.watches.add(conn.id, path, "data")
         return stat ? reply(Err.OK, "ExistsResponse", { stat: toWireStat(stat) }) : reply(Err.NONODE)
       }
@@ -384,7 +390,8 @@ export class ZkServer {
       }
       case Op.whoAmI:
         return reply(Err.OK, "WhoAmIResponse", {
-          clientInfo: conn.auth.map((a) => ({ authScheme: a.scheme, user: a.id })),
+          // As ZooKeeper's providers name users: a digest id "user:hash" is the user "user".
+          clientInfo: conn.auth.map((a) => ({ authScheme: a.scheme, user: a.scheme === "digest" ? a.id.split(":")[0]! : a.id })),
         })
       case Op.addWatch: {
         if (pathErr) return reply(Err.BADARGUMENTS)
@@ -432,13 +439,14 @@ export class ZkServer {
   private onAuth(conn: ClientConnection, req: ZkRequest): void {
     const r = req.request as unknown as { type: number; scheme: string; auth: Uint8Array }
     if (r.scheme !== "digest") {
-      conn.write(encodeReply(Xid.auth, 0, Err.AUTHFAILED))
+      this.enqueue(conn, { xid: req.header.xid, reply: encodeReply(req.header.xid, 0, Err.AUTHFAILED) })
       conn.write(encodeNotification(-1, 4 /* AuthFailed */, null))
       return this.close(conn, `unsupported auth scheme ${r.scheme}`, true)
     }
     const id = digestId(Buffer.from(r.auth).toString("utf8"))
     if (!conn.auth.some((a) => a.scheme === "digest" && a.id === id)) conn.auth.push({ scheme: "digest", id })
-    conn.write(encodeReply(Xid.auth, 0, Err.OK)) // ZooKeeper answers auth with zxid 0
+    // ZooKeeper answers auth with zxid 0.
+    this.enqueue(conn, { xid: req.header.xid, reply: encodeReply(req.header.xid, 0, Err.OK) })
   }
 
   /**
@@ -469,7 +477,8 @@ export class ZkServer {
       (path) => tree.exists(path),
     )
     for (const n of fired) conn.write(encodeNotification(n.type, 3 /* SyncConnected */, n.path, tree.lastZxid))
-    conn.write(encodeReply(Xid.setWatches, tree.lastZxid, Err.OK))
+    // Echo the request's xid: the Java client uses -8, node-zookeeper-client an ordinary xid.
+    this.enqueue(conn, { xid: req.header.xid, reply: undefined, read: () => encodeReply(req.header.xid, tree.lastZxid, Err.OK) })
   }
 
   private sweepTimeouts(): void {

@@ -111,7 +111,7 @@ export async function startSequentEnsemble(o: SequentEnsembleOptions = {}): Prom
     })
     const keep = (c: Buffer): void => {
       outputs[i] = (outputs[i] + c.toString()).slice(-20_000)
-      if (o.verbose) process.stderr.write(c)
+      if (o.verbose ?? process.env.SEQUENT_TEST_VERBOSE) process.stderr.write(c)
     }
     child.stdout!.on("data", keep)
     child.stderr!.on("data", keep)
