@@ -1,11 +1,13 @@
 /**
  * `npm run sim -- --seed N` replays one simulation exactly; `--seeds K [--from S]` sweeps K seeds.
  * Options: --chaos MS, --liveness MS, --bug NAME (a bug-zoo flag), --quiet.
+ * `--cas` runs the znode compare-and-set linearizability simulator instead (test/sim/coord).
  */
 import { bugNames, type BugName } from "../../core/consensus/index.ts"
 import { runZabSim, type ZabSimResult } from "./zab/cluster.ts"
 
 const args = process.argv.slice(2)
+if (args.includes("--cas")) process.exit((await import("./coord/cas-sim.ts")).casCli(args))
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined
