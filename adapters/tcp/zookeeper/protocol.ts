@@ -74,17 +74,8 @@ export const Xid = {
   setWatches: -8,
 } as const
 
-/** Watcher.Event.EventType (WatcherEvent.type). */
-export const EventType = {
-  None: -1,
-  NodeCreated: 1,
-  NodeDeleted: 2,
-  NodeDataChanged: 3,
-  NodeChildrenChanged: 4,
-  DataWatchRemoved: 5,
-  ChildWatchRemoved: 6,
-  PersistentWatchRemoved: 7,
-} as const
+/** Watcher.Event.EventType (WatcherEvent.type): the same table the znode tree emits. */
+export { EventType } from "../../../core/coordination/types.ts"
 
 /** Watcher.Event.KeeperState (WatcherEvent.state). */
 export const KeeperState = {

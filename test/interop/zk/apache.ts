@@ -10,14 +10,18 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
+import { withDirLock } from "../../support/dir-lock.ts";
+import { fourLetterWord, freePorts } from "../../support/net.ts";
 import type { ZkCluster } from "./cluster.ts";
+
+export { withDirLock };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..", "..");
@@ -36,30 +40,6 @@ export function apacheZooKeeperVersion(): string {
   return m[1];
 }
 
-/**
- * Cross-process mutex: `mkdir` is atomic, so exactly one caller creates the lock directory.
- * Vitest runs test files in parallel workers; two `mvn` runs writing the same files could tear
- * them. A lock older than `staleMs` is taken to be left by a killed process.
- */
-export async function withDirLock<T>(lock: string, staleMs: number, fn: () => Promise<T>): Promise<T> {
-  await mkdir(path.dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const st = await stat(lock).catch(() => undefined);
-      if (st && Date.now() - st.mtimeMs > staleMs) await rm(lock, { recursive: true, force: true });
-      else await sleep(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
 
 /**
  * Runs Maven: offline first (fast, and works without a network when everything is cached), then
@@ -123,23 +103,6 @@ export function apacheZooKeeperClasspath(): Promise<string> {
   return apacheClasspath;
 }
 
-/** `n` distinct free TCP ports on 127.0.0.1 (held open together so they are distinct). */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      servers.push(s);
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.listen(0, "127.0.0.1", () => resolve());
-      });
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 /**
  * True if a ZooKeeper-protocol server at host:port is serving: it answers a ConnectRequest with a
@@ -195,26 +158,6 @@ export function probeZooKeeper(host: string, port: number, timeoutMs = 2000): Pr
   });
 }
 
-/** Sends a four-letter-word command (needs `4lw.commands.whitelist`) and returns the reply. */
-export function fourLetterWord(host: string, port: number, cmd: string, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port }, () => sock.end(cmd));
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`${cmd} to ${host}:${port} timed out`));
-    }, timeoutMs);
-    sock.on("data", (d) => chunks.push(d));
-    sock.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("utf8"));
-    });
-  });
-}
 
 export interface ApacheZooKeeperOptions {
   /** Number of servers: 1 = standalone, otherwise a local ensemble (3 is the usual). Default 1. */

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import net from "node:net"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Member } from "../../../adapters/server/config.ts"
+import { fourLetterWord, freePorts } from "../../support/net.ts"
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const nodeScript = path.join(repo, "adapters/cli/zk-node.ts")
@@ -43,34 +43,10 @@ export interface SequentEnsemble {
   output(i: number): string
 }
 
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve) => {
-      const s = net.createServer()
-      s.listen(0, "127.0.0.1", () => resolve(s))
-    })),
-  )
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
-  return ports
-}
-
-/** Sends a four-letter word and returns the whole answer ("" if the port is closed). */
-export function fourLetterWord(server: string, word: string, timeoutMs = 2000): Promise<string> {
+/** Sends a four-letter word to "host:port"; "" when the node does not answer. */
+const srvr = (server: string): Promise<string> => {
   const [host, port] = server.split(":")
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = []
-    const s = net.connect({ host: host!, port: Number(port) })
-    const done = (): void => {
-      s.destroy()
-      resolve(Buffer.concat(chunks).toString("utf8"))
-    }
-    s.setTimeout(timeoutMs, done)
-    s.on("connect", () => s.write(word))
-    s.on("data", (c) => chunks.push(c))
-    s.on("close", done)
-    s.on("error", done)
-  })
+  return fourLetterWord(host!, Number(port), "srvr", 2000).catch(() => "")
 }
 
 export async function startSequentEnsemble(o: SequentEnsembleOptions = {}): Promise<SequentEnsemble> {
@@ -136,13 +112,13 @@ export async function startSequentEnsemble(o: SequentEnsembleOptions = {}): Prom
       spawnNode(i)
     },
     async leaderIndex() {
-      const answers = await Promise.all(servers.map((s, i) => (procs[i] ? fourLetterWord(s, "srvr") : Promise.resolve(""))))
+      const answers = await Promise.all(servers.map((s, i) => (procs[i] ? srvr(s) : Promise.resolve(""))))
       return answers.findIndex((a) => a.includes("Mode: leader"))
     },
     async waitServing(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs
       for (;;) {
-        const answers = await Promise.all(servers.map((s, i) => (procs[i] ? fourLetterWord(s, "srvr") : Promise.resolve("Mode: leader"))))
+        const answers = await Promise.all(servers.map((s, i) => (procs[i] ? srvr(s) : Promise.resolve("Mode: leader"))))
         if (answers.every((a) => /Mode: (leader|follower|observer)/.test(a))) return
         if (Date.now() > deadline) {
           throw new Error(`ensemble not serving after ${timeoutMs} ms:\n${answers.map((a, i) => `node ${i + 1}: ${a.split("\n")[1] ?? "no answer"}\n${outputs[i]!.slice(-1500)}`).join("\n")}`)
