@@ -168,6 +168,8 @@ export class Replica {
         // Only the established leader proposes; a stale forward is dropped and its origin's
         // client sees a lost connection when that server notices the leader change.
         if (this.isLeader) {
+          // Never propose what no replica could apply: a bad txn would be committed forever.
+          if (!decodesAsTxn(m.txn)) return this.config.log(`dropping an undecodable forwarded write from peer ${from}`)
           this.toPropose.push(m.txn)
           this.scheduleDrain()
         }
@@ -264,7 +266,15 @@ export class Replica {
   private apply(zxid: number, data: Uint8Array): void {
     // A snapshot already holds everything up to its zxid; the core re-delivers from the start.
     if (zxid <= this.tree.lastZxid) return
-    const txn = decodeTxn(data)
+    let txn: CoordTxn
+    try {
+      txn = decodeTxn(data)
+    } catch (e) {
+      // Only a bug or a foreign writer can commit bytes that do not decode. Every replica decodes
+      // the same bytes the same way, so skipping them keeps the replicas identical.
+      this.config.log(`committed transaction 0x${zxid.toString(16)} does not decode (${(e as Error).message}); skipped`)
+      return
+    }
     const { result, events } = this.tree.apply(txn, zxid)
     if (this.tracker) {
       if (result.type === "createSession") this.tracker.add(result.sessionId, result.timeoutMs, Date.now())
@@ -315,5 +325,14 @@ export class Replica {
   /** Sixteen random bytes for a new session's password (randomness stays out of the core). */
   static newPassword(): Uint8Array {
     return new Uint8Array(randomBytes(16))
+  }
+}
+
+function decodesAsTxn(bytes: Uint8Array): boolean {
+  try {
+    decodeTxn(bytes)
+    return true
+  } catch {
+    return false
   }
 }

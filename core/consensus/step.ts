@@ -499,7 +499,13 @@ function onCommit(ctx: StepContext, from: NodeId, epoch: number, zxid: Zxid): vo
 
 function onPing(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag: "Ping" }>): void {
   const s = ctx.s
-  if (s.leader !== from || s.phase !== "broadcast") return
+  if (s.leader !== from) return
+  // An observer already holding everything committed has nothing to be informed of (a fresh
+  // ensemble, say): its leader's Ping is then what tells it the leader is in broadcast. Without
+  // this it would wait in discovery for the first commit. (The spec does not model an observer's
+  // phase, so this is invisible to it.)
+  if (s.role === "observing" && s.phase === "discovery" && m.commitZxid <= s.log.lastZxid) s.phase = "broadcast"
+  if (s.phase !== "broadcast") return
   if (s.role === "following") {
     if (m.epoch !== s.currentEpoch) return
     onCommit(ctx, from, m.epoch, m.commitZxid)

@@ -15,6 +15,7 @@
  *   replay 3->1 NewLeader 2            deliver again the 2nd NewLeader ever delivered 3->1 (a
  *                                      duplicate the network held back)
  *   expect role 3 leading              roles: looking following leading observing
+ *   expect phase 4 broadcast           phases: election discovery sync broadcast
  *   expect leader 3 on 1,2,4           node(s) follow/observe 3
  *   expect delivered 1,2 a b           what the application saw, in order
  *   expect log 1 a b                   the node's history values (committed or not)
@@ -203,6 +204,11 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
         if (what === "role") {
           const s = states.get(Number(rest[0]))
           if (s?.role !== rest[1]) fail(`node ${rest[0]} is ${s?.role ?? "down"}`)
+        } else if (what === "phase") {
+          for (const id of nodesArg(rest[0])) {
+            const s = states.get(id)
+            if (s?.phase !== rest[1]) fail(`node ${id} is in ${s?.phase ?? "no phase (down)"}`)
+          }
         } else if (what === "leader") {
           const l = Number(rest[0])
           const on = rest[1] === "on" ? nodesArg(rest[2]) : [l]
