@@ -17,6 +17,10 @@ export default class SummaryReporter implements Reporter {
         else skipped++
       }
       if (m.state() === "failed" && [...m.children.allTests()].length === 0) failed++ // a file that failed to load
+      // A suite whose hook (beforeAll, say) failed leaves its tests "skipped": count the suite.
+      for (const s of m.children.allSuites()) {
+        if (s.state() === "failed" && [...s.children.allTests()].every((t) => t.result().state !== "failed")) failed++
+      }
     }
     console.log(`\nTests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
   }

@@ -243,10 +243,9 @@ export class ZkServer {
   private onConnect(conn: ClientConnection, body: Uint8Array): void {
     const req = decodeConnectRequest(body)
     const replica = this.replica()
+    // No read-only mode: without a leader we refuse every client, read-only ones too, and the
+    // client tries the next server.
     if (!replica.serving) return this.close(conn, "not serving: no leader")
-    if (req.readOnly) {
-      // Read-only mode is not offered; an ensemble without quorum refuses all clients.
-    }
     const lastZxid = replica.tree.lastZxid
     if (Number(req.lastZxidSeen) > lastZxid) {
       return this.close(conn, `client has seen zxid 0x${req.lastZxidSeen.toString(16)}, ours is 0x${lastZxid.toString(16)}`)

@@ -1,19 +1,31 @@
 /** Loopback helpers shared by tests and benchmarks that start real servers. */
 import net from "node:net"
 
-/** `n` distinct free TCP ports on 127.0.0.1 (held open together so they are distinct). */
+/**
+ * `n` distinct free TCP ports on 127.0.0.1, drawn at random below the kernel's ephemeral range
+ * (32768 and up on Linux). A port the kernel handed out with `listen(0)` could be handed out again,
+ * to any outgoing connection, between our check and the server's bind; these never are, and the
+ * random draw keeps concurrent test files apart. Each is checked by binding it, all held open
+ * together so they are distinct.
+ */
 export async function freePorts(n: number): Promise<number[]> {
   const servers: net.Server[] = []
+  const ports: number[] = []
   try {
-    for (let i = 0; i < n; i++) {
+    for (let attempt = 0; ports.length < n; attempt++) {
+      if (attempt > 50 * n) throw new Error(`could not find ${n} free ports`)
+      const port = 20_000 + Math.floor(Math.random() * 12_000)
+      if (ports.includes(port)) continue
       const s = net.createServer()
-      servers.push(s)
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject)
-        s.listen(0, "127.0.0.1", () => resolve())
+      const ok = await new Promise<boolean>((resolve) => {
+        s.once("error", () => resolve(false))
+        s.listen(port, "127.0.0.1", () => resolve(true))
       })
+      if (!ok) continue
+      servers.push(s)
+      ports.push(port)
     }
-    return servers.map((s) => (s.address() as net.AddressInfo).port)
+    return ports
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
   }
