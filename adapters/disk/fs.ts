@@ -17,6 +17,12 @@ export interface AppendHandle {
   write(data: Uint8Array): void
   /** fsync: every byte written through any handle of this file so far is durable on return. */
   sync(): void
+  /**
+   * fsync without blocking (optional; `TxnLog.syncAsync` falls back to `sync`): every byte
+   * written through any handle of this file before the call is durable when `done(null)` runs.
+   * The handle must stay open until `done` has run.
+   */
+  syncAsync?(done: (err: Error | null) => void): void
   close(): void
 }
 
@@ -86,6 +92,7 @@ export const nodeFs: FileSystem = {
     return {
       write: (data) => writeAll(fd, data),
       sync: () => nfs.fsyncSync(fd),
+      syncAsync: (done) => nfs.fsync(fd, done),
       close: () => {
         if (open) nfs.closeSync(fd)
         open = false

@@ -82,6 +82,12 @@ export class NodeStorage {
   private acceptedEpoch: number
   private commitIndex: number
   private pending: Uint8Array[] = []
+  /**
+   * Positions in the stream of records: how many have been written to the log file, and how
+   * many of those are known durable (fsynced). Records buffered by `persist` count in neither.
+   */
+  private written = 0
+  private synced = 0
   private sizeAfterCompaction: number
   private readonly compactBytes: number
 
@@ -157,6 +163,16 @@ export class NodeStorage {
     return this.txnLog.sizeBytes
   }
 
+  /** Records written to the log file so far (by `write` or `flush`), counted from the open. */
+  get writtenUpTo(): number {
+    return this.written
+  }
+
+  /** Records known durable (fsynced) so far, counted like `writtenUpTo`. */
+  get durableUpTo(): number {
+    return this.synced
+  }
+
   /** Records buffered by `persist` and not yet flushed. */
   get pendingRecords(): number {
     return this.pending.length
@@ -188,11 +204,37 @@ export class NodeStorage {
    * `persist` before the call is durable when it returns. After a throw, reopen the storage.
    */
   flush(): void {
-    if (this.pending.length === 0) return
-    const batch = this.pending
-    this.txnLog.append(batch)
+    this.write()
+    if (this.synced === this.written) return
     this.txnLog.sync()
+    this.synced = this.written
+  }
+
+  /**
+   * Writes every buffered record to the log, without fsync (the first half of an asynchronous
+   * group commit; `syncAsync` is the second). Returns `writtenUpTo`.
+   */
+  write(): number {
+    if (this.pending.length === 0) return this.written
+    const batch = this.pending
     this.pending = []
+    this.txnLog.append(batch)
+    this.written += batch.length
+    return this.written
+  }
+
+  /**
+   * Asynchronous fsync: when `done(null)` runs, every record written (`write`) before the call
+   * is durable, and `durableUpTo` is at least the `writtenUpTo` of the call. `done(err)`: the
+   * fsync failed, nothing new may be treated as durable, and the storage is unusable (the
+   * process must restart and recover: after a failed fsync the page cache state is unknown).
+   */
+  syncAsync(done: (err: Error | null) => void): void {
+    const upTo = this.written
+    this.txnLog.syncAsync((err) => {
+      if (err === null && upTo > this.synced) this.synced = upTo
+      done(err)
+    })
   }
 
   /** Flushes, then writes the snapshot atomically; durable on return. Returns the file name. */

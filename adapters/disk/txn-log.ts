@@ -126,6 +126,9 @@ export class TxnLog {
   private segSize: number
   private closedBytes: number
   private dirty = false
+  /** Asynchronous fsyncs under way, and the handles whose close waits for them to finish. */
+  private syncing = 0
+  private retired: AppendHandle[] = []
   private broken: unknown = undefined
 
   private constructor(
@@ -283,16 +286,56 @@ export class TxnLog {
   /** fsync: every record appended so far is durable on return. */
   sync(): void {
     this.guard(() => {
-      if (!this.dirty) return
+      // Not dirty but an asynchronous fsync under way: what it covers is not durable yet.
+      if (!this.dirty && this.syncing === 0) return
       this.handle.sync()
       this.dirty = false
     })
   }
 
+  /**
+   * Asynchronous fsync: every record appended before the call is durable when `done(null)`
+   * runs. `done(err)` means the fsync failed: the log is then unusable (later calls throw), and
+   * the records must not be treated as durable. Several may be under way at once. Without an
+   * asynchronous handle (`FaultyFs`) it is `sync()` followed by `done` on a later turn.
+   */
+  syncAsync(done: (err: Error | null) => void): void {
+    if (this.broken !== undefined) {
+      const err = new Error(`TxnLog ${this.dir} is unusable after an earlier I/O failure; reopen it`, { cause: this.broken })
+      return void setImmediate(done, err)
+    }
+    // Earlier segments were fsynced in full when rolled, so the current one is all that can be
+    // unsynced. An fsync under way may have started before the latest writes: issue a new one.
+    if (!this.dirty && this.syncing === 0) return void setImmediate(done, null)
+    const h = this.handle
+    if (h.syncAsync === undefined) {
+      try {
+        this.sync()
+      } catch (e) {
+        return void setImmediate(done, e as Error)
+      }
+      return void setImmediate(done, null)
+    }
+    this.dirty = false
+    this.syncing++
+    h.syncAsync((err) => {
+      this.syncing--
+      if (err !== null && this.broken === undefined) this.broken = err
+      if (this.syncing === 0) for (const r of this.retired.splice(0)) r.close()
+      done(err)
+    })
+  }
+
+  /** Closes a handle now, or once no asynchronous fsync (possibly on it) is under way. */
+  private retire(h: AppendHandle): void {
+    if (this.syncing > 0) this.retired.push(h)
+    else h.close()
+  }
+
   /** Closes the current segment (fsynced in full) and starts the next one. */
   private roll(): void {
     this.handle.sync()
-    this.handle.close()
+    this.retire(this.handle)
     this.dirty = false
     this.closedBytes += this.segSize
     this.seq++
@@ -309,7 +352,7 @@ export class TxnLog {
    */
   rewrite(payloads: readonly Uint8Array[]): void {
     this.guard(() => {
-      this.handle.close()
+      this.retire(this.handle)
       const oldFirst = this.firstSeq
       const oldLast = this.seq
       this.seq++
@@ -336,7 +379,7 @@ export class TxnLog {
   }
 
   close(): void {
-    this.handle.close()
+    this.retire(this.handle)
   }
 }
 

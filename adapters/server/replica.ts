@@ -2,10 +2,13 @@
  * One replica of the coordination service: the pure consensus core and the pure znode tree,
  * wired to a disk, a peer transport and a clock.
  *
- * The loop (etcd/raft's Ready/Advance rule, with group commit): inputs queue up; `drain` steps
- * the core through all of them, writes every `Persist` record, fsyncs once, and only then carries
- * out the other outputs in order — sends, deliveries, role changes. So nothing leaves this
- * process (an ACK, a reply to a client) before the state it depends on is on disk.
+ * The loop (etcd/raft's Ready/Advance rule, with an asynchronous group commit): inputs queue up;
+ * `drain` steps the core through all of them and writes every `Persist` record (no fsync), and
+ * hands the other outputs to `HeldOutputs`, which carries them out, in order across drains, only
+ * once an fsync that started after those writes has completed (one fsync under way at a time;
+ * the event loop keeps stepping inputs meanwhile). So nothing leaves this process (an ACK, a
+ * COMMIT, a reply to a client) before the state it depends on is on disk. The one exception is
+ * the leader's `Proposal`, which may go out before its own fsync: see `HeldOutputs`.
  *
  * Committed transactions are applied to the tree in zxid order; `onApplied` tells the client
  * side, which answers the request's origin connection and fires watches. The leader also keeps
@@ -83,6 +86,7 @@ export class Replica {
   private readonly pendingTouches = new Set<SessionId>()
   private appliedSinceSnapshot = 0
   private stopped = false
+  private readonly held: HeldOutputs<CoreStatus>
 
   constructor(
     private readonly config: ReplicaConfig,
@@ -107,6 +111,15 @@ export class Replica {
     })
     const r = start(consensusConfig, opened.durable)
     this.core = r.state
+    this.held = new HeldOutputs<CoreStatus>(this.storage, {
+      act: (o) => this.act(o),
+      settled: (status) => this.updateServing(status),
+      fatal: (e) => {
+        // The page cache state is unknown after a failed fsync: never go on as if durable.
+        config.log(`fsync of the transaction log failed (${e.message}); exiting, recovery will run at restart`)
+        throw e
+      },
+    })
     this.carryOut(r)
   }
 
@@ -117,6 +130,7 @@ export class Replica {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.held.stop()
     if (this.ticker) clearInterval(this.ticker)
     await this.transport.close()
     this.storage.close()
@@ -213,34 +227,33 @@ export class Replica {
     })
   }
 
-  /** Step through everything queued, make it durable with one fsync, then act on it. */
+  /**
+   * Step through everything queued and write its `Persist` records; the other outputs wait in
+   * `held` for the fsync that covers those writes.
+   */
   private drain(): void {
     if (this.stopped) return
-    const later: Output[] = []
-    let persisted = false
+    const outputs: Output[] = []
     const take = (r: StepResult): void => {
       this.core = r.state
       for (const o of r.outputs) {
-        if (o._tag === "Persist") {
-          this.storage.persist(o)
-          persisted = true
-        } else later.push(o)
+        if (o._tag === "Persist") this.storage.persist(o)
+        else outputs.push(o)
       }
     }
     while (this.inbox.length > 0 || this.toPropose.length > 0) {
       for (const input of this.inbox.splice(0)) take(step(this.core, input))
       if (this.toPropose.length > 0) take(step(this.core, { _tag: "Propose", data: this.toPropose.splice(0) }))
     }
-    if (persisted) this.storage.flush()
-    for (const o of later) this.act(o)
-    this.updateServing()
+    const c = this.core
+    this.held.push(this.storage.write(), outputs, { phase: c.phase, role: c.role, leader: c.leader, currentEpoch: c.currentEpoch })
   }
 
   private carryOut(r: StepResult): void {
     for (const o of r.outputs) if (o._tag === "Persist") this.storage.persist(o)
     this.storage.flush()
     for (const o of r.outputs) if (o._tag !== "Persist") this.act(o)
-    this.updateServing()
+    this.updateServing(this.core)
   }
 
   private act(o: Output): void {
@@ -294,8 +307,8 @@ export class Replica {
     this.storage.compact()
   }
 
-  private updateServing(): void {
-    const c = this.core
+  /** `c`: the core's status as of the last outputs carried out (it may be ahead of them). */
+  private updateServing(c: CoreStatus): void {
     const serving = c.phase === "broadcast" && c.role !== "looking"
     // An observer never adopts an epoch of its own; the leader's id still tells a new regime.
     const epoch = c.currentEpoch
@@ -326,6 +339,116 @@ export class Replica {
   static newPassword(): Uint8Array {
     return new Uint8Array(randomBytes(16))
   }
+}
+
+/** What `updateServing` reads of the core's state. */
+interface CoreStatus {
+  readonly phase: NodeState["phase"]
+  readonly role: NodeState["role"]
+  readonly leader: number
+  readonly currentEpoch: number
+}
+
+/** The durability side of `NodeStorage` that `HeldOutputs` needs. */
+export interface AsyncDurability {
+  /** Records fsynced so far (a position comparable with `NodeStorage.write`'s result). */
+  readonly durableUpTo: number
+  /** fsync; on `done(null)`, `durableUpTo` covers every record written before the call. */
+  syncAsync(done: (err: Error | null) => void): void
+}
+
+/**
+ * The outputs of each drain, held until the records that drain (and every earlier one) wrote
+ * are durable, then carried out in their original order. One fsync is under way at a time:
+ * when it completes, every batch whose writes it covers is released, and if batches remain
+ * (their writes came after it started) the next fsync starts. A snapshot's synchronous flush
+ * advances `durableUpTo` too, so the release loop re-reads it after every output.
+ *
+ * Early proposals. A `Send` of a `Proposal` goes out at once, before the leader's own fsync.
+ * This is ZooKeeper's pipeline (its leader sends PROPOSAL to followers while logging it) and is
+ * safe here because everything that could tell anyone the transaction is committed is still
+ * held: the leader counts itself toward the ACK quorum when it steps, but the `Commit` sends
+ * and the `Deliver` (the reply to the client) of the drain that reached the quorum come after
+ * the proposal's drain, so they wait for an fsync that covers the leader's copy as well; and
+ * each follower's `Ack` is held the same way until the follower's own fsync. So a client only
+ * hears of a write that is durable on the leader and on enough followers for a quorum. If the
+ * leader crashes before its fsync, followers may hold a proposal the leader lost: like any
+ * uncommitted proposal, the next epoch's sync either commits it or truncates it, and no one was
+ * told of it. Proposals keep their order among themselves; they may overtake held messages to
+ * the same peer (a `Commit`, a `NewLeader`), a reordering the core tolerates (a follower drops
+ * a proposal it cannot place, and the leader's heartbeat resends from its last ACK). Nothing
+ * else (Commit, Ack, NewLeader, AckEpoch, Deliver, ...) is ever released early.
+ */
+export class HeldOutputs<S> {
+  private readonly batches: { upTo: number; outputs: readonly Output[]; status: S }[] = []
+  private syncing = false
+  private stopped = false
+
+  constructor(
+    private readonly disk: AsyncDurability,
+    private readonly hooks: {
+      /** Carry out one output. */
+      readonly act: (o: Output) => void
+      /** Batches were carried out; `status` came with the last of them. */
+      readonly settled: (status: S) => void
+      /** An fsync failed. Must not return normally (throw or exit). */
+      readonly fatal: (e: Error) => void
+    },
+    private readonly earlyProposals = true,
+  ) {}
+
+  /**
+   * One drain's non-`Persist` outputs, in order, after its records were written: `upTo` is the
+   * write position after them (the storage's `write()` result).
+   */
+  push(upTo: number, outputs: readonly Output[], status: S): void {
+    if (this.stopped) return
+    let rest = outputs
+    if (this.earlyProposals && outputs.some(isProposalSend)) {
+      for (const o of outputs) if (isProposalSend(o)) this.hooks.act(o)
+      rest = outputs.filter((o) => !isProposalSend(o))
+    }
+    this.batches.push({ upTo, outputs: rest, status })
+    this.release()
+    this.syncIfNeeded()
+  }
+
+  /** Batches waiting for an fsync. */
+  get waiting(): number {
+    return this.batches.length
+  }
+
+  /** Drops whatever is held (the process is stopping) and ignores later completions. */
+  stop(): void {
+    this.stopped = true
+    this.batches.length = 0
+  }
+
+  private release(): void {
+    let last: { status: S } | undefined
+    while (!this.stopped && this.batches.length > 0 && this.batches[0]!.upTo <= this.disk.durableUpTo) {
+      const b = this.batches.shift()!
+      for (const o of b.outputs) this.hooks.act(o)
+      last = b
+    }
+    if (last !== undefined && !this.stopped) this.hooks.settled(last.status)
+  }
+
+  private syncIfNeeded(): void {
+    if (this.syncing || this.stopped || this.batches.length === 0) return
+    this.syncing = true
+    this.disk.syncAsync((err) => {
+      this.syncing = false
+      if (this.stopped) return
+      if (err !== null) return this.hooks.fatal(err)
+      this.release()
+      this.syncIfNeeded()
+    })
+  }
+}
+
+function isProposalSend(o: Output): boolean {
+  return o._tag === "Send" && o.message._tag === "Proposal"
 }
 
 function decodesAsTxn(bytes: Uint8Array): boolean {
