@@ -1095,6 +1095,25 @@ export const nodeClientChecks: readonly NodeCheck[] = [
       assert.equal(w.sessionId(), sid, "the session moved to another server");
       assert.notEqual(w.remotePort(), port, "reconnected to a different server");
       assert.equal(data.events.length, 0, `no spurious event on failover: ${data.describe()}`);
+      // If the killed server led the ensemble, the server the client reached first may not have
+      // noticed yet, answer its reads, and then drop it on losing its leader. node-zookeeper-client
+      // queues one more setWatches per connect attempt and sends them all once a server accepts
+      // it; each fires for a change made in the meantime (Apache ZooKeeper does the same). A write
+      // of the watcher's own commits only under a live leader, so once it succeeds the client is
+      // back in service, its watches re-registered, before the writes below. (setData on the
+      // ephemeral fires neither watch and is safe to retry.)
+      await eventually(
+        async () => {
+          try {
+            await w.setData(`${root}/eph`, "probe");
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        30_000,
+        "a write by the watcher through the new leader",
+      );
 
       const others = cluster.servers.filter((_, k) => k !== i).join(",");
       const writer = await client({ connectString: others, label: "writer" });
