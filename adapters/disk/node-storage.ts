@@ -7,13 +7,18 @@
  *   let { state, outputs } = start(config, durable)
  *   // per step: storage.persist(p) for the Persist output, and before carrying out any output
  *   // that follows a Persist (of this step or of any step batched with it): storage.flush()
+ *
+ * A `Persist` with a `base` (the core compacted its log to a snapshot, or a leader sent one)
+ * stores the base's data as the snapshot file of its zxid, written before the record; the log
+ * record holds only its position and zxid. `compact()` then rewrites the log without the
+ * entries the base covers.
  */
 import * as path from "node:path"
-import type { Durable, Persist, Txn } from "../../core/consensus/types.ts"
+import type { Durable, Persist, Snapshot as Base, Txn } from "../../core/consensus/types.ts"
 import { recoverDurable } from "../../core/consensus/durable.ts"
 import { ensureDir, nodeFs, type FileSystem } from "./fs.ts"
 import { decodePersist, durableToPersists, encodePersist } from "./persist-codec.ts"
-import { latestValidSnapshot, purgeSnapshots, writeSnapshot, type Snapshot } from "./snapshots.ts"
+import { latestValidSnapshot, purgeSnapshots, readSnapshot, snapshotName, writeSnapshot, type Snapshot } from "./snapshots.ts"
 import { CorruptLogError, TxnLog } from "./txn-log.ts"
 
 export interface NodeStorageOptions {
@@ -21,7 +26,8 @@ export interface NodeStorageOptions {
   segmentBytes?: number
   /**
    * `compact()` rewrites the log once it holds more than this many bytes and more than twice
-   * its size right after the previous compaction. Default 256 MiB.
+   * its size right after the previous compaction. Default 256 MiB. (It also rewrites, whatever
+   * the size, once a new base has made most of the log dead: see `compact`.)
    */
   compactBytes?: number
   /** This node's id: written to `myid` on first open, checked against it afterwards. */
@@ -44,7 +50,11 @@ export interface OpenedStorage {
   storage: NodeStorage
   /** What to hand to the core's `start`. */
   durable: Durable
-  /** The newest valid snapshot, if any. */
+  /**
+   * The newest valid snapshot, if any. Not necessarily `durable.base`: it may be newer (a tree
+   * snapshot saved since, or a base whose record was lost in the crash) or older (a base from
+   * a leader's SNAP).
+   */
   snapshot?: Snapshot
   /** The id in `myid`, if there is one. */
   myid?: number
@@ -76,8 +86,15 @@ function readMyid(fs: FileSystem, dir: string, expected: number | undefined): nu
   return expected
 }
 
+/** Byte-wise equality (a snapshot's data against the file's). */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a === b || (a.length === b.length && Buffer.compare(a, b) === 0)
+
+const hex = (z: number): string => `0x${z.toString(16)}`
+
 export class NodeStorage {
+  /** The entries after `base` (all of them without one), as in `Durable.log`. */
   private readonly log: Txn[]
+  private base: Base | undefined
   private currentEpoch: number
   private acceptedEpoch: number
   private commitIndex: number
@@ -90,6 +107,17 @@ export class NodeStorage {
   private synced = 0
   private sizeAfterCompaction: number
   private readonly compactBytes: number
+  /**
+   * Zxids of the bases named by records in the log since its last rewrite (those on disk and
+   * those buffered): their snapshot files must stay, since a crash can recover any of them as
+   * the durable base (a later base record may be lost, or cut off as a torn tail). Only the
+   * current base once `compact` has rewritten the log.
+   */
+  private pinned: Set<number>
+  /** Whether a record after the first one in the log (since its last rewrite) sets a base. */
+  private baseMovedSinceRewrite: boolean
+  /** The snapshot file this storage last wrote or verified: saves re-reading it for a base. */
+  private known: { zxid: number; bytes: Uint8Array } | undefined
 
   private constructor(
     private readonly fs: FileSystem,
@@ -97,19 +125,25 @@ export class NodeStorage {
     private readonly txnLog: TxnLog,
     d: Durable,
     compactBytes: number,
+    pinned: Set<number>,
+    baseMoved: boolean,
   ) {
     this.log = [...d.log]
+    this.base = d.base
     this.currentEpoch = d.currentEpoch
     this.acceptedEpoch = d.acceptedEpoch
     this.commitIndex = d.commitIndex
     this.compactBytes = compactBytes
     this.sizeAfterCompaction = 0
+    this.pinned = pinned
+    this.baseMovedSinceRewrite = baseMoved
   }
 
   /**
    * Opens (creating if needed) the data directory and recovers it. Throws `CorruptLogError`
    * when the log is corrupt in a way a crash cannot explain, and `StorageError` on a `myid`
-   * mismatch or a checksummed record that does not decode or replay.
+   * mismatch, a checksummed record that does not decode or replay, or a durable base whose
+   * snapshot file is missing or fails verification (its state would be lost).
    */
   static open(dir: string, fs: FileSystem = nodeFs, options: NodeStorageOptions = {}): OpenedStorage {
     ensureDir(fs, dir)
@@ -128,12 +162,27 @@ export class NodeStorage {
     } catch (e) {
       throw new StorageError(`${dir}: the log's records do not replay: ${(e as Error).message}`, { cause: e })
     }
+    // Records carry a base's position and zxid only, and recoverDurable does not look at its
+    // data: fold first, then read the one base that survived from its snapshot file.
+    if (durable.base !== undefined) {
+      const b = durable.base
+      const name = snapshotName(b.zxid)
+      const snap = fs.exists(path.join(dir, name)) ? readSnapshot(fs, dir, name) : { invalid: "is missing" }
+      if ("invalid" in snap)
+        throw new StorageError(
+          `${dir}: the log's base (the first ${b.index} transactions, up to zxid ${hex(b.zxid)}) is stored in ${name}, ` +
+            `which ${snap.invalid === "is missing" ? "is missing" : `fails verification: ${snap.invalid}`}; the state it stands for is lost`,
+        )
+      durable = { ...durable, base: { index: b.index, zxid: b.zxid, data: snap.bytes } }
+    }
+    const pinned = new Set(records.flatMap((p) => (p.base === undefined ? [] : [p.base.zxid])))
+    const baseMoved = records.slice(1).some((p) => p.base !== undefined)
     for (const name of fs.list(dir).filter((n) => /^(snapshot\.[0-9a-f]{16}|myid)\.tmp$/.test(n))) {
       fs.unlink(path.join(dir, name))
       recovery.removedFiles.push(name)
     }
     const snap = latestValidSnapshot(fs, dir)
-    const storage = new NodeStorage(fs, dir, log, durable, options.compactBytes ?? 256 << 20)
+    const storage = new NodeStorage(fs, dir, log, durable, options.compactBytes ?? 256 << 20, pinned, baseMoved)
     const out: OpenedStorage = {
       storage,
       durable,
@@ -155,7 +204,8 @@ export class NodeStorage {
    * later calls; copy it to keep it).
    */
   get durable(): Durable {
-    return { currentEpoch: this.currentEpoch, acceptedEpoch: this.acceptedEpoch, log: this.log, commitIndex: this.commitIndex }
+    const { currentEpoch, acceptedEpoch, log, commitIndex } = this
+    return this.base === undefined ? { currentEpoch, acceptedEpoch, log, commitIndex } : { currentEpoch, acceptedEpoch, base: this.base, log, commitIndex }
   }
 
   /** Bytes in the transaction log now (what `compact` compares with its threshold). */
@@ -181,22 +231,76 @@ export class NodeStorage {
   /**
    * Buffers one `Persist` record (not durable until `flush`). Throws, changing nothing, if the
    * record does not apply to the current state (the same checks as `recoverDurable`).
+   *
+   * With `base`, first makes sure the snapshot file of `base.zxid` holds exactly `base.data`,
+   * durably (writing it if it is missing or differs): the record may become durable at the next
+   * write, and must never be durable without its data. That write is synchronous; if it throws,
+   * nothing was buffered (treat it like a failed flush: reopen).
    */
   persist(p: Persist): void {
-    if (p.truncateTo !== undefined && !(p.truncateTo <= this.log.length))
-      throw new StorageError(`truncate to ${p.truncateTo} beyond the durable log (${this.log.length})`)
-    const keep = p.truncateTo ?? this.log.length
-    let last = keep > 0 ? this.log[keep - 1]!.zxid : undefined
+    // The checks of recoverDurable, on positions only, so a rejected record changes nothing
+    // and an accepted one is applied in place (the log is not copied).
+    const start = this.base?.index ?? 0
+    let drop = 0 // entries leaving the front of `log` for the new base
+    if (p.base !== undefined) {
+      const b = p.base
+      if (b.index < start) {
+        // A base older than ours (a SNAP from a leader that compacted less): the entries between
+        // the two are not here, so the record must cut everything after its base.
+        if (p.truncateTo !== b.index)
+          throw new StorageError(`base at ${b.index} is older than the durable one (${start}) and the record does not truncate to it`)
+        drop = this.log.length
+      } else {
+        const off = b.index - start
+        drop = Math.min(off, this.log.length)
+        const continues = off <= this.log.length && (off === 0 ? this.base?.zxid === b.zxid : this.log[off - 1]!.zxid === b.zxid)
+        if (!continues && this.log.length > drop && p.truncateTo !== b.index)
+          throw new StorageError(`entries after the new base at ${b.index} (zxid ${hex(b.zxid)}) do not continue it`)
+      }
+    }
+    const first = p.base?.index ?? start
+    let keep = this.log.length - drop
+    if (p.truncateTo !== undefined) {
+      if (p.truncateTo > first + keep) throw new StorageError(`truncate to ${p.truncateTo} beyond the durable log (${first + keep})`)
+      if (!(p.truncateTo >= first)) throw new StorageError(`truncate to ${p.truncateTo} before the base (${first})`)
+      keep = p.truncateTo - first
+    }
+    let last = keep > 0 ? this.log[drop + keep - 1]!.zxid : (p.base ?? this.base)?.zxid ?? 0
     for (const t of p.append ?? []) {
-      if (last !== undefined && !(t.zxid > last)) throw new StorageError(`append out of order: zxid ${t.zxid} after ${last}`)
+      if (!(t.zxid > last)) throw new StorageError(`append out of order: zxid ${hex(t.zxid)} after ${hex(last)}`)
       last = t.zxid
     }
-    this.pending.push(encodePersist(p))
+    const record = encodePersist(p)
+    if (p.base !== undefined) this.storeBase(p.base)
+
+    this.pending.push(record)
+    if (p.base !== undefined) {
+      this.log.splice(0, drop)
+      this.base = p.base
+      this.pinned.add(p.base.zxid)
+      this.baseMovedSinceRewrite = true
+    }
     this.log.length = keep
     for (const t of p.append ?? []) this.log.push(t)
     this.currentEpoch = p.currentEpoch ?? this.currentEpoch
     this.acceptedEpoch = p.acceptedEpoch ?? this.acceptedEpoch
-    this.commitIndex = Math.min(p.commitIndex ?? this.commitIndex, this.log.length)
+    this.commitIndex = Math.min(p.commitIndex ?? this.commitIndex, first + this.log.length)
+  }
+
+  /** Makes the snapshot file of `b.zxid` hold exactly `b.data`, durably. */
+  private storeBase(b: Base): void {
+    if (this.known?.zxid === b.zxid && sameBytes(this.known.bytes, b.data)) return
+    const name = snapshotName(b.zxid)
+    const file = path.join(this.dir, name)
+    const found = this.fs.exists(file) ? readSnapshot(this.fs, this.dir, name) : undefined
+    if (found !== undefined && !("invalid" in found) && sameBytes(found.bytes, b.data)) {
+      // The usual case: the server saved this snapshot and then compacted the log to it. Not
+      // written by this process, it may be a name a process crash left unsynced (a rename
+      // before its directory fsync): make it durable before a record can depend on it.
+      this.fs.fsync(file)
+      this.fs.fsyncDir(this.dir)
+    } else writeSnapshot(this.fs, this.dir, b.zxid, b.data)
+    this.known = { zxid: b.zxid, bytes: b.data }
   }
 
   /**
@@ -237,28 +341,65 @@ export class NodeStorage {
     })
   }
 
-  /** Flushes, then writes the snapshot atomically; durable on return. Returns the file name. */
+  /**
+   * Flushes, then writes the snapshot atomically; durable on return. Returns the file name.
+   * Saving over the durable base's snapshot (same zxid) with other bytes replaces the base's
+   * data too (both stand for the state at that zxid): `durable.base` then has the new bytes.
+   */
   saveSnapshot(zxid: number, bytes: Uint8Array): string {
     this.flush()
-    return writeSnapshot(this.fs, this.dir, zxid, bytes)
-  }
-
-  /** Keeps the newest `keep` valid snapshots, deletes the rest. Returns the deleted names. */
-  purgeSnapshots(keep: number): string[] {
-    return purgeSnapshots(this.fs, this.dir, keep)
+    const name = writeSnapshot(this.fs, this.dir, zxid, bytes)
+    this.known = { zxid, bytes }
+    if (this.base?.zxid === zxid && !sameBytes(this.base.data, bytes)) this.base = { ...this.base, data: bytes }
+    return name
   }
 
   /**
-   * Flushes, then, if the log exceeds the threshold (or `force`), rewrites it as the folded
-   * durable state (one base segment, atomically). Returns whether it rewrote.
+   * Keeps the newest `keep` valid snapshots and the snapshot of every base the log still names
+   * (the durable base, and until `compact` rewrites the log, older bases whose records are in
+   * it: a crash can bring any of those back), deletes the rest. Returns the deleted names.
+   */
+  purgeSnapshots(keep: number): string[] {
+    const removed = purgeSnapshots(this.fs, this.dir, keep, this.pinned)
+    if (this.known !== undefined && removed.includes(snapshotName(this.known.zxid))) this.known = undefined
+    return removed
+  }
+
+  /**
+   * Flushes, then rewrites the log as the folded durable state (one base segment, atomically:
+   * the base's position and zxid, then the entries after it) when `force`, or when:
+   *
+   * - the log exceeds `compactBytes` and twice its size after the previous rewrite (it grows
+   *   with superseded records: truncated entries, commit-index updates); or
+   * - a base was set since the previous rewrite and the log is more than twice the (estimated)
+   *   size of the folded state: at least half of it is entries the base covers or superseded
+   *   records. This is what drops compacted entries from the disk. It ignores `compactBytes`:
+   *   the server calls `compact()` once per snapshot, and a rewrite writes less than it frees,
+   *   so the rewrites cost at most the bytes ever appended, whatever the log's size.
+   *
+   * Returns whether it rewrote. After a rewrite only the current base's snapshot is pinned.
    */
   compact(force = false): boolean {
     this.flush()
     const size = this.txnLog.sizeBytes
-    if (!force && (size <= this.compactBytes || size <= 2 * this.sizeAfterCompaction)) return false
+    const grown = size > this.compactBytes && size > 2 * this.sizeAfterCompaction
+    const mostlyDead = this.baseMovedSinceRewrite && size > 2 * this.foldedBytes()
+    if (!force && !grown && !mostlyDead) return false
     this.txnLog.rewrite(durableToPersists(this.durable).map(encodePersist))
     this.sizeAfterCompaction = this.txnLog.sizeBytes
+    this.pinned = new Set(this.base === undefined ? [] : [this.base.zxid])
+    this.baseMovedSinceRewrite = false
     return true
+  }
+
+  /**
+   * About the bytes a rewrite would take: each transaction's data plus its zxid, length and a
+   * share of a record header (a little over; the segment and first-record overhead on top).
+   */
+  private foldedBytes(): number {
+    let n = 64
+    for (const t of this.log) n += t.data.length + 12
+    return n
   }
 
   /** Closes the log. Buffered records that were not flushed are not written. */

@@ -4,15 +4,23 @@
  * numbers, and for `append` a count followed by (zxid, length-prefixed data) per transaction,
  * zxids delta-encoded when they increase (they always do in practice, so a zxid costs ~1 byte).
  *
- *   record  := version:u8 (=1) flags:u8 [currentEpoch] [acceptedEpoch] [truncateTo] [append] [commitIndex]
+ *   record  := version:u8 (=1) flags:u8 [base] [currentEpoch] [acceptedEpoch] [truncateTo] [append] [commitIndex]
+ *   base    := index:varint (>= 1) zxid:varint
  *   append  := count:varint { zxid:varint  dataLength:varint  data:bytes }*
  *   flags   := 1 currentEpoch | 2 acceptedEpoch | 4 truncateTo | 8 append | 16 commitIndex
- *              | 32 zxids are deltas from the previous one (the first from 0)
+ *              | 32 zxids are deltas from the previous one (the first from 0) | 64 base
+ *
+ * `base` stores the snapshot's position and zxid only: its data (the whole application state)
+ * lives in the snapshot file `snapshot.<zxid>` (`snapshots.ts`), which `NodeStorage` writes
+ * before the record and reads back on recovery. So a decoded base carries `BASE_DATA_PLACEHOLDER`
+ * (empty) as its data until the storage resolves it. Flag 64 came after the first records were
+ * written: older records never set it and decode as before, while an older decoder refuses a
+ * record with a base (unknown flag) instead of silently dropping the base.
  *
  * Numbers must be non-negative safe integers (zxids are below 2^52). Decoding is strict: an
  * unknown version or flag, a truncated field or trailing bytes throw `PersistCodecError`.
  */
-import type { Durable, Persist, Txn } from "../../core/consensus/types.ts"
+import type { Durable, Persist, Snapshot, Txn } from "../../core/consensus/types.ts"
 
 export class PersistCodecError extends Error {
   override readonly name = "PersistCodecError"
@@ -25,7 +33,14 @@ const F_TRUNCATE = 4
 const F_APPEND = 8
 const F_COMMIT = 16
 const F_DELTA = 32
-const KNOWN = F_CURRENT | F_ACCEPTED | F_TRUNCATE | F_APPEND | F_COMMIT | F_DELTA
+const F_BASE = 64
+const KNOWN = F_CURRENT | F_ACCEPTED | F_TRUNCATE | F_APPEND | F_COMMIT | F_DELTA | F_BASE
+
+/**
+ * The data of every base `decodePersist` returns: the record does not hold it (see the header).
+ * One shared empty array, so a base not yet resolved can be told by identity.
+ */
+export const BASE_DATA_PLACEHOLDER: Uint8Array = new Uint8Array(0)
 
 class Writer {
   buf = new Uint8Array(64)
@@ -98,6 +113,7 @@ export function encodePersist(p: Persist): Uint8Array {
   let delta = append !== undefined
   if (append !== undefined) for (let i = 1; i < append.length; i++) if (!(append[i]!.zxid > append[i - 1]!.zxid)) delta = false
   const flags =
+    (p.base !== undefined ? F_BASE : 0) |
     (p.currentEpoch !== undefined ? F_CURRENT : 0) |
     (p.acceptedEpoch !== undefined ? F_ACCEPTED : 0) |
     (p.truncateTo !== undefined ? F_TRUNCATE : 0) |
@@ -106,6 +122,12 @@ export function encodePersist(p: Persist): Uint8Array {
     (delta ? F_DELTA : 0)
   w.byte(VERSION)
   w.byte(flags)
+  if (p.base !== undefined) {
+    // A base stands for at least one transaction (Snapshot.index is positive).
+    if (!(p.base.index >= 1)) throw new PersistCodecError(`base index must be at least 1: ${p.base.index}`)
+    w.varint(p.base.index, "base index")
+    w.varint(p.base.zxid, "base zxid")
+  }
   if (p.currentEpoch !== undefined) w.varint(p.currentEpoch, "currentEpoch")
   if (p.acceptedEpoch !== undefined) w.varint(p.acceptedEpoch, "acceptedEpoch")
   if (p.truncateTo !== undefined) w.varint(p.truncateTo, "truncateTo")
@@ -123,6 +145,7 @@ export function encodePersist(p: Persist): Uint8Array {
   return w.done()
 }
 
+/** Decodes a record; a base's data is `BASE_DATA_PLACEHOLDER` (the storage reads the snapshot file). */
 export function decodePersist(bytes: Uint8Array): Persist {
   const r = new Reader(bytes)
   const version = r.byte("version")
@@ -132,12 +155,18 @@ export function decodePersist(bytes: Uint8Array): Persist {
   if ((flags & F_DELTA) !== 0 && (flags & F_APPEND) === 0) throw new PersistCodecError("delta flag without append")
   const out: {
     _tag: "Persist"
+    base?: Snapshot
     currentEpoch?: number
     acceptedEpoch?: number
     truncateTo?: number
     append?: Txn[]
     commitIndex?: number
   } = { _tag: "Persist" }
+  if (flags & F_BASE) {
+    const index = r.varint("base index")
+    if (index < 1) throw new PersistCodecError("base index 0")
+    out.base = { index, zxid: r.varint("base zxid"), data: BASE_DATA_PLACEHOLDER }
+  }
   if (flags & F_CURRENT) out.currentEpoch = r.varint("currentEpoch")
   if (flags & F_ACCEPTED) out.acceptedEpoch = r.varint("acceptedEpoch")
   if (flags & F_TRUNCATE) out.truncateTo = r.varint("truncateTo")
@@ -165,9 +194,12 @@ export function decodePersist(bytes: Uint8Array): Persist {
 }
 
 /**
- * A whole durable state as `Persist` records whose fold (from anything) is exactly `d`: the
- * first truncates to 0 and sets the epochs, the log is split into chunks of about `chunkBytes`
- * of data, and the last sets `commitIndex`. Used to compact the log into its folded state.
+ * A whole durable state as `Persist` records whose fold is exactly `d`: the first sets the base
+ * (if any), truncates to it (to 0 without one) and sets the epochs, the log after the base is
+ * split into chunks of about `chunkBytes` of data, and the last sets `commitIndex`. Used to
+ * compact the log into its folded state, so the compacted entries leave the disk. The fold is
+ * `d` from the empty state and, with a base, from any state (the truncation to the base drops
+ * whatever followed); a state without a base cannot be reached from one with a base.
  */
 export function durableToPersists(d: Durable, chunkBytes = 1 << 20): Persist[] {
   const out: Persist[] = []
@@ -177,7 +209,8 @@ export function durableToPersists(d: Durable, chunkBytes = 1 << 20): Persist[] {
     const first = out.length === 0
     out.push({
       _tag: "Persist",
-      ...(first ? { truncateTo: 0, currentEpoch: d.currentEpoch, acceptedEpoch: d.acceptedEpoch } : {}),
+      ...(first && d.base !== undefined ? { base: d.base } : {}),
+      ...(first ? { truncateTo: d.base?.index ?? 0, currentEpoch: d.currentEpoch, acceptedEpoch: d.acceptedEpoch } : {}),
       append: chunk,
       ...(last ? { commitIndex: d.commitIndex } : {}),
     })

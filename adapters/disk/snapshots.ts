@@ -93,17 +93,19 @@ export function latestValidSnapshot(fs: FileSystem, dir: string): { snapshot?: S
 }
 
 /**
- * Keeps the newest `keep` (>= 1) valid snapshots and deletes every other snapshot file: older
- * ones, invalid ones newer than the oldest kept one, and leftover `*.tmp` files. Never deletes
- * the newest valid snapshot. Returns the deleted names.
+ * Keeps the newest `keep` (>= 1) valid snapshots and every snapshot whose zxid is in `pinned`
+ * (whatever its state: a pinned snapshot is still needed, so even a damaged one is evidence),
+ * and deletes every other snapshot file: older ones, invalid ones newer than the oldest kept
+ * one, and leftover `*.tmp` files. Never deletes the newest valid snapshot. Returns the deleted
+ * names.
  */
-export function purgeSnapshots(fs: FileSystem, dir: string, keep: number): string[] {
+export function purgeSnapshots(fs: FileSystem, dir: string, keep: number, pinned: ReadonlySet<number> = new Set()): string[] {
   if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`purgeSnapshots keeps at least 1 snapshot (got ${keep})`)
   const removed: string[] = []
   let kept = 0
-  for (const { name } of listSnapshots(fs, dir).reverse()) {
+  for (const { name, zxid } of listSnapshots(fs, dir).reverse()) {
     if (kept < keep && !("invalid" in readSnapshot(fs, dir, name))) kept++
-    else removed.push(name)
+    else if (!pinned.has(zxid)) removed.push(name)
   }
   if (kept === 0) return [] // nothing valid: leave the evidence alone
   for (const name of fs.list(dir).filter((n) => TMP_RE.test(n))) removed.push(name)

@@ -14,6 +14,8 @@
  *   bytes    := length:u32 byte*
  *   txns     := count:u32 { zxid bytes }*   zxids strictly increasing
  *   sync     := kind:u8 field*           1 DIFF, 2 TRUNC, 3 SNAP
+ *   snapshot := index:nat zxid bytes     a compacted log's base (SNAP, Inform)
+ *   opt(x)   := 0:u8 | 1:u8 x            an optional field
  *   sessions := count:u32 u64*
  *
  * Decoding treats the bytes as hostile: every count and length is checked against the bytes
@@ -25,7 +27,7 @@
  * re-encodes to the same bytes. Encoding throws a `RangeError` on a number the wire cannot carry
  * (a bug in the caller, like the Schema encoder this codec replaced).
  */
-import { Role, type Message, type Sync, type Txn, type Vote } from "../../core/consensus/types.ts"
+import { Role, type Message, type Snapshot, type Sync, type Txn, type Vote } from "../../core/consensus/types.ts"
 import { MAX_EPOCH } from "../../core/consensus/zxid.ts"
 
 export type PeerMessage =
@@ -219,6 +221,26 @@ const txns: Field<readonly Txn[]> = {
   },
 }
 
+/** Absent: a 0 byte (and no key in the decoded object); present: a 1 byte, then the value. */
+function optional<T>(f: Field<T>): Field<T | undefined> {
+  return {
+    size: (v) => (v === undefined ? 1 : 1 + f.size(v)),
+    write: (b, at, v) => {
+      if (v === undefined) {
+        b[at] = 0
+        return at + 1
+      }
+      b[at] = 1
+      return f.write(b, at + 1, v)
+    },
+    read: (r) => {
+      const flag = r.u8("presence flag")
+      if (flag > 1) throw new PeerFrameError(`presence byte ${flag}`)
+      return flag === 1 ? f.read(r) : undefined
+    },
+  }
+}
+
 const u64Limit = 1n << 64n
 const sessions: Field<readonly bigint[]> = {
   size: (v) => 4 + 8 * v.length,
@@ -262,7 +284,10 @@ function struct<T extends object>(fields: Fields<T>): Field<T> {
     },
     read: (r) => {
       const o: Record<string, unknown> = {}
-      for (const [k, f] of entries) o[k] = f.read(r)
+      for (const [k, f] of entries) {
+        const v = f.read(r)
+        if (v !== undefined) o[k] = v
+      }
       return o as T
     },
   }
@@ -316,7 +341,10 @@ function union<T extends { readonly _tag: string }>(what: string, variants: Vari
       const c = byKind[kind]
       if (c === undefined) throw new PeerFrameError(`unknown ${what} kind ${kind}`)
       const o: Record<string, unknown> = { _tag: c.tag }
-      for (const [k, f] of c.entries) o[k] = f.read(r)
+      for (const [k, f] of c.entries) {
+        const v = f.read(r)
+        if (v !== undefined) o[k] = v
+      }
       const why = c.check?.(o as never)
       if (why !== undefined) throw new PeerFrameError(`${c.tag}: ${why}`)
       return o as T
@@ -330,10 +358,20 @@ const follows = (prev: number, ts: readonly Txn[]): string | undefined =>
 
 const vote = struct<Vote>({ id: nat, epoch, zxid })
 
+/** A compacted log's base. Its index counts entries, so it is at least 1. */
+const snapshot: Field<Snapshot> = {
+  ...struct<Snapshot>({ index: nat, zxid, data: bytes }),
+  read: (r) => {
+    const v = struct<Snapshot>({ index: nat, zxid, data: bytes }).read(r)
+    if (v.index < 1 || v.zxid < 1) throw new PeerFrameError(`snapshot at index ${v.index}, zxid ${v.zxid}`)
+    return v
+  },
+}
+
 const sync = union<Sync>("sync", {
   DIFF: { kind: 1, fields: { prevZxid: zxid, txns }, check: (s) => follows(s.prevZxid, s.txns) },
   TRUNC: { kind: 2, fields: { truncZxid: zxid, txns }, check: (s) => follows(s.truncZxid, s.txns) },
-  SNAP: { kind: 3, fields: { txns } },
+  SNAP: { kind: 3, fields: { snapshot: optional(snapshot), txns }, check: (s) => (s.snapshot === undefined ? undefined : follows(s.snapshot.zxid, s.txns)) },
 })
 
 const zabCodec = union<Message>("message", {
@@ -346,7 +384,12 @@ const zabCodec = union<Message>("message", {
   Proposal: { kind: 7, fields: { epoch, prevZxid: zxid, txns }, check: (m) => follows(m.prevZxid, m.txns) },
   Commit: { kind: 8, fields: { epoch, zxid } },
   Ping: { kind: 9, fields: { epoch, commitZxid: zxid } },
-  Inform: { kind: 10, fields: { epoch, prevZxid: zxid, txns, commitZxid: zxid }, check: (m) => follows(m.prevZxid, m.txns) },
+  Inform: {
+    kind: 10,
+    fields: { epoch, prevZxid: zxid, txns, commitZxid: zxid, snapshot: optional(snapshot) },
+    check: (m) =>
+      m.snapshot !== undefined && m.snapshot.zxid !== m.prevZxid ? `snapshot ${m.snapshot.zxid} is not prevZxid ${m.prevZxid}` : follows(m.prevZxid, m.txns),
+  },
 })
 
 /** Kinds from here on are the server-level messages; below it, consensus messages. */

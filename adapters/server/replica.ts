@@ -69,7 +69,8 @@ export interface ReplicaHooks {
 }
 
 export class Replica {
-  readonly tree: DataTree
+  /** Replaced wholesale when a snapshot is installed: read it afresh, never keep it. */
+  tree: DataTree
   private core: NodeState
   private readonly storage: NodeStorage
   private readonly transport: PeerTransport
@@ -85,6 +86,8 @@ export class Replica {
   private readonly expiring = new Set<SessionId>()
   private readonly pendingTouches = new Set<SessionId>()
   private appliedSinceSnapshot = 0
+  /** The newest tree snapshot on disk: the next snapshot compacts the consensus log up to it. */
+  private lastSnapshot: { zxid: number; bytes: Uint8Array } | undefined
   private stopped = false
   private readonly held: HeldOutputs<CoreStatus>
 
@@ -98,6 +101,7 @@ export class Replica {
     if (rec.truncatedBytes > 0) config.log(`recovery cut a torn tail of ${rec.truncatedBytes} bytes from ${rec.truncatedSegment}`)
     for (const s of rec.skippedSnapshots) config.log(`recovery skipped snapshot ${s.name}: ${s.why}`)
     this.tree = opened.snapshot ? DataTree.deserialize(opened.snapshot.bytes) : DataTree.empty()
+    if (opened.snapshot) this.lastSnapshot = { zxid: opened.snapshot.zxid, bytes: opened.snapshot.bytes }
     const consensusConfig = makeConfig(config.id, config.voters, config.observers)
     const self = config.peers.find((p) => p.id === config.id)
     if (self === undefined) throw new Error(`peer list has no address for this node (id ${config.id})`)
@@ -234,16 +238,25 @@ export class Replica {
   private drain(): void {
     if (this.stopped) return
     const outputs: Output[] = []
+    let newBase = false
     const take = (r: StepResult): void => {
       this.core = r.state
       for (const o of r.outputs) {
-        if (o._tag === "Persist") this.storage.persist(o)
-        else outputs.push(o)
+        if (o._tag === "Persist") {
+          this.storage.persist(o)
+          newBase ||= o.base !== undefined
+        } else outputs.push(o)
       }
     }
     while (this.inbox.length > 0 || this.toPropose.length > 0) {
       for (const input of this.inbox.splice(0)) take(step(this.core, input))
       if (this.toPropose.length > 0) take(step(this.core, { _tag: "Propose", data: this.toPropose.splice(0) }))
+    }
+    if (newBase) {
+      // The log's prefix now lives in a snapshot: drop old snapshots (never a base's) and
+      // rewrite the log without the prefix (synchronous, once per snapshot interval).
+      this.storage.purgeSnapshots(3)
+      this.storage.compact()
     }
     const c = this.core
     this.held.push(this.storage.write(), outputs, { phase: c.phase, role: c.role, leader: c.leader, currentEpoch: c.currentEpoch })
@@ -262,6 +275,7 @@ export class Replica {
         this.sendPeer(o.to, { _tag: "Zab", message: o.message })
         break
       case "Deliver":
+        if (o.snapshot !== undefined) this.install(o.snapshot.zxid, o.snapshot.data)
         for (const t of o.txns) this.apply(t.zxid, t.data)
         break
       case "ProposeRejected":
@@ -300,11 +314,32 @@ export class Replica {
     if (++this.appliedSinceSnapshot >= this.config.snapshotEvery) this.snapshot()
   }
 
+  /**
+   * The history up to `zxid` reached us as a snapshot (a restart from a compacted log, or a SNAP
+   * from a leader whose log no longer reaches back to ours). Not serving meanwhile, so no client
+   * sees the jump.
+   */
+  private install(zxid: number, data: Uint8Array): void {
+    if (zxid <= this.tree.lastZxid) return // we already hold that state (or a later one)
+    this.tree = DataTree.deserialize(data)
+    if (this.tree.lastZxid !== zxid) throw new Error(`snapshot for zxid 0x${zxid.toString(16)} holds a tree at 0x${this.tree.lastZxid.toString(16)}`)
+    if (this.tracker) this.tracker = SessionTracker.from(this.tree.sessions(), Date.now())
+    this.config.log(`installed a snapshot at zxid 0x${zxid.toString(16)} (${data.length} bytes)`)
+  }
+
+  /**
+   * Saves a tree snapshot, then compacts the consensus log up to the previous one, not this one:
+   * a learner up to one snapshot interval behind still catches up by DIFF rather than SNAP.
+   * The log files shrink once the compaction's record is written (see `drain`).
+   */
   private snapshot(): void {
     this.appliedSinceSnapshot = 0
-    this.storage.saveSnapshot(this.tree.lastZxid, this.tree.serialize())
-    this.storage.purgeSnapshots(3)
-    this.storage.compact()
+    const zxid = this.tree.lastZxid
+    const bytes = this.tree.serialize()
+    this.storage.saveSnapshot(zxid, bytes)
+    const prev = this.lastSnapshot
+    this.lastSnapshot = { zxid, bytes }
+    if (prev !== undefined) this.feed({ _tag: "Compact", zxid: prev.zxid, data: prev.bytes })
   }
 
   /** `c`: the core's status as of the last outputs carried out (it may be ahead of them). */

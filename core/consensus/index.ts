@@ -15,6 +15,7 @@ export {
   Persist,
   Durable,
   Sync,
+  Snapshot,
   Vote,
   emptyDurable,
   type NodeId,
@@ -22,6 +23,6 @@ export {
 } from "./types.ts"
 export { makeZxid, epochOf, counterOf, formatZxid, ZERO_ZXID, type Zxid } from "./zxid.ts"
 export { invariants, checkInvariants, type ClusterView, type InvariantName } from "./invariants.ts"
-export { specNode, specMessage, specTxn, type SpecNode, type SpecMessage, type SpecTxn } from "./spec-view.ts"
+export { specNode, specMessage, specTxn, type SpecNode, type SpecMessage, type SpecTxn, type ExpandSnapshot } from "./spec-view.ts"
 export { bugNames, type BugFlags, type BugName } from "./bugs.ts"
 export { AssertionError } from "./assert.ts"

@@ -2,10 +2,16 @@
  * The refinement mapping: how a node's state and messages look at the level of spec/Zab.tla.
  * Trace validation records these views; the invariants (invariants.ts) are defined on them, so the
  * TypeScript and TLA+ invariants read the same variables.
+ *
+ * The spec's histories are never compacted. A compacted log's view expands its base back into the
+ * entries it stands for, which only the application can do (its snapshot is opaque to the core):
+ * pass `expand`. A simulator whose "application" records the history it was handed can; a log
+ * with a base and no `expand` has no spec view.
  */
 import type { Log } from "./log.ts"
 import type { NodeState } from "./state.ts"
-import type { Message, NodeId, Txn } from "./types.ts"
+import { assert } from "./assert.ts"
+import type { Message, NodeId, Snapshot, Txn } from "./types.ts"
 import { counterOf, epochOf, type Zxid } from "./zxid.ts"
 
 export type SpecZxid = readonly [epoch: number, counter: number]
@@ -48,18 +54,30 @@ export const specZxid = (z: Zxid): SpecZxid => [epochOf(z), counterOf(z)]
 /** Transaction data is shown to the spec as a UTF-8 string (the simulator proposes short strings). */
 export const specTxn = (t: Txn): SpecTxn => ({ zxid: specZxid(t.zxid), value: decoder.decode(t.data) })
 
+/** The transactions a snapshot stands for, in order (`snapshot.index` of them). */
+export type ExpandSnapshot = (snapshot: Snapshot) => readonly Txn[]
+
 /** Logs are immutable values, so each one's spec view is computed once. */
 const historyViews = new WeakMap<Log, readonly SpecTxn[]>()
-function specHistory(log: Log): readonly SpecTxn[] {
+function specHistory(log: Log, expand: ExpandSnapshot | undefined): readonly SpecTxn[] {
   let h = historyViews.get(log)
-  if (h === undefined) historyViews.set(log, (h = log.toArray().map(specTxn)))
+  if (h === undefined) {
+    const base = log.base
+    let prefix: readonly Txn[] = []
+    if (base !== undefined) {
+      assert(expand !== undefined, "the spec view of a compacted log needs the entries its base stands for")
+      prefix = expand(base)
+      assert(prefix.length === base.index && prefix[prefix.length - 1]?.zxid === base.zxid, "a snapshot expands to the entries it stands for")
+    }
+    historyViews.set(log, (h = [...prefix, ...log.toArray()].map(specTxn)))
+  }
   return h
 }
 
-export function specNode(s: NodeState): SpecNode {
+export function specNode(s: NodeState, expand?: ExpandSnapshot): SpecNode {
   const voters = s.config.voters
   const none = Object.fromEntries(voters.map((v) => [v, -1]))
-  const history = specHistory(s.log)
+  const history = specHistory(s.log, expand)
   if (s.config.observers.includes(s.config.id)) {
     // The spec's observers only ever learn committed entries; their connection state is not modelled.
     return { role: "observing", phase: "broadcast", leader: 0, currentEpoch: 0, acceptedEpoch: 0, history, lastCommitted: s.commitIndex, ackeRecv: [], ackIndex: none }
@@ -82,9 +100,16 @@ export function specNode(s: NodeState): SpecNode {
  * The spec message a send stands for, judged by the sender's state after the step that sent it;
  * undefined for messages the spec does not model (election, FOLLOWERINFO, observers' ACKs).
  */
-export function specMessage(sender: NodeState, to: NodeId, m: Message): SpecMessage | undefined {
+export function specMessage(sender: NodeState, to: NodeId, m: Message, expand?: ExpandSnapshot): SpecMessage | undefined {
   const src = sender.config.id
-  const prefixTo = (z: Zxid) => sender.log.slice(0, sender.log.countUpTo(z)).map(specTxn)
+  const log = sender.log
+  // Inside the compacted prefix only the expanded history knows positions (rare: a linear count).
+  const countUpTo = (z: Zxid): number => {
+    if (!log.compacted(z)) return log.countUpTo(z)
+    const [e, c] = specZxid(z)
+    return specHistory(log, expand).filter((t) => t.zxid[0] < e || (t.zxid[0] === e && t.zxid[1] <= c)).length
+  }
+  const prefixTo = (z: Zxid) => specHistory(log, expand).slice(0, countUpTo(z))
   switch (m._tag) {
     case "LeaderInfo":
       return { type: "LEADERINFO", src, epoch: m.epoch }
@@ -94,7 +119,7 @@ export function specMessage(sender: NodeState, to: NodeId, m: Message): SpecMess
       return { type: "NEWLEADER", src, dst: to, epoch: m.epoch, hist: prefixTo(m.leaderLastZxid) }
     case "Ack":
       if (sender.config.observers.includes(src)) return undefined
-      return { type: "ACK", src, dst: to, epoch: m.epoch, len: sender.log.countUpTo(m.zxid) }
+      return { type: "ACK", src, dst: to, epoch: m.epoch, len: countUpTo(m.zxid) }
     case "Proposal":
       return { type: "PROPOSAL", src, epoch: m.epoch, hist: prefixTo(m.txns[m.txns.length - 1]?.zxid ?? m.prevZxid) }
     case "Commit":

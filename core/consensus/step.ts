@@ -10,7 +10,7 @@ import { assert } from "./assert.ts"
 import { epochOwner, isQuorum, isVoter, nextOwnedEpoch, quorumSize, type Config } from "./config.ts"
 import { Log } from "./log.ts"
 import { baseState, isObserverNode, type LearnerTrack, type LeaderState, type NodeState } from "./state.ts"
-import type { Durable, Input, Message, NodeId, Output, Persist, Sync, Txn, Vote } from "./types.ts"
+import type { Durable, Input, Message, NodeId, Output, Persist, Snapshot, Sync, Txn, Vote } from "./types.ts"
 import { MAX_EPOCH, counterOf, epochOf, makeZxid, type Zxid } from "./zxid.ts"
 
 export interface StepResult {
@@ -20,7 +20,7 @@ export interface StepResult {
 
 /** A node (re)starting from its durable state: it delivers what it knows is committed and looks for a leader. */
 export function start(config: Config, durable: Durable): StepResult {
-  const log = Log.of(durable.log)
+  const log = Log.of(durable.log, durable.base)
   assert(durable.commitIndex <= log.length, "durable commit index beyond the log")
   const ctx = new StepContext(baseState(config, { ...durable, log }))
   becomeLooking(ctx)
@@ -38,6 +38,9 @@ export function step(state: NodeState, input: Input): StepResult {
       break
     case "Receive":
       onReceive(ctx, input.from, input.message)
+      break
+    case "Compact":
+      onCompact(ctx, input.zxid, input.data)
       break
   }
   return ctx.finish()
@@ -318,8 +321,9 @@ function sendNewLeader(ctx: StepContext, f: NodeId): void {
   const z = track.lastZxid
   let sync: Sync
   const pos = log.positionOf(z)
-  if (track.syncAttempts >= 1) {
-    sync = { _tag: "SNAP", txns: log.toArray() }
+  if (track.syncAttempts >= 1 || log.compacted(z)) {
+    // A second attempt, or a learner behind our compacted log: send the whole history.
+    sync = log.base === undefined ? { _tag: "SNAP", txns: log.toArray() } : { _tag: "SNAP", snapshot: log.base, txns: log.toArray() }
   } else if (pos >= 0) {
     sync = { _tag: "DIFF", prevZxid: z, txns: log.slice(pos) }
   } else {
@@ -348,6 +352,9 @@ function onNewLeader(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag:
   }
   s.currentEpoch = m.epoch
   s.log = log
+  // The commit point stays where it was, even below a SNAP's base (the spec's FollowerSync
+  // leaves it alone too): the leader's COMMIT moves it past the base, and only then is the
+  // snapshot delivered.
   s.phase = "broadcast"
   ctx.send(from, { _tag: "Ack", epoch: m.epoch, zxid: log.lastZxid })
 }
@@ -363,7 +370,7 @@ function applySync(s: NodeState, sync: Sync): Log | undefined {
       return s.log.truncate(keep).append(sync.txns)
     }
     case "SNAP":
-      return Log.of(sync.txns)
+      return Log.of(sync.txns, sync.snapshot)
   }
 }
 
@@ -493,6 +500,7 @@ function onCommit(ctx: StepContext, from: NodeId, epoch: number, zxid: Zxid): vo
   const s = ctx.s
   if (s.role !== "following" || s.leader !== from || s.phase !== "broadcast" || epoch !== s.currentEpoch) return
   s.lastLeaderContact = s.tick
+  if (s.log.compacted(zxid)) return // we compacted past it: committed here long ago
   const n = s.log.countUpTo(zxid)
   if (n > s.commitIndex) s.commitIndex = n
 }
@@ -520,10 +528,14 @@ function sendInform(ctx: StepContext, o: NodeId): void {
   const lead = s.lead!
   const track = lead.learners[o]!
   const known = s.log.positionOf(track.lastZxid)
-  const from = known >= 0 && known <= s.commitIndex ? known : 0
+  // Unknown to us (or compacted away): start from our base, and send the base with it.
+  const from = known >= s.log.baseIndex && known <= s.commitIndex ? known : s.log.baseIndex
   if (from >= s.commitIndex) return
   const commitZxid = s.log.zxidAt(s.commitIndex)
-  ctx.send(o, { _tag: "Inform", epoch: lead.epoch, prevZxid: s.log.zxidAt(from), txns: s.log.slice(from, s.commitIndex), commitZxid })
+  const txns = s.log.slice(from, s.commitIndex)
+  const prevZxid = s.log.zxidAt(from)
+  const base = from === s.log.baseIndex && known !== from ? s.log.base : undefined
+  ctx.send(o, base === undefined ? { _tag: "Inform", epoch: lead.epoch, prevZxid, txns, commitZxid } : { _tag: "Inform", epoch: lead.epoch, prevZxid, txns, commitZxid, snapshot: base })
   setLearner(ctx, o, { ...track, lastZxid: commitZxid })
 }
 
@@ -537,9 +549,25 @@ function onInform(ctx: StepContext, from: NodeId, m: Extract<Message, { _tag: "I
   const end = m.txns[m.txns.length - 1]!.zxid
   if (last >= end) return
   const fresh = freshSuffix(last, m.prevZxid, m.txns)
-  if (fresh === undefined) return
-  s.log = s.log.append(fresh)
+  if (fresh !== undefined) s.log = s.log.append(fresh)
+  else if (m.snapshot !== undefined && last < m.snapshot.zxid) s.log = Log.of(m.txns, m.snapshot)
+  else return
   s.commitIndex = s.log.length
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction (not in the spec: the spec's histories are never compacted; the refinement mapping
+// expands a base back into the entries it stands for)
+
+function onCompact(ctx: StepContext, zxid: Zxid, data: Uint8Array): void {
+  const s = ctx.s
+  if (zxid <= s.log.baseZxid) return // already compacted that far
+  const index = s.log.positionOf(zxid)
+  // After a restart the application may hold a state the core has not delivered again yet.
+  if (index < 0 || index > s.delivered) return
+  assert(index <= s.commitIndex, "delivered entries are committed")
+  const snapshot: Snapshot = { index, zxid, data }
+  s.log = s.log.compact(snapshot)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +619,9 @@ function leaderTick(ctx: StepContext, beat: boolean): void {
     if (!isQuorum(c, heard)) return becomeLooking(ctx)
   }
   if (!beat) return
-  const commitZxid = s.log.zxidAt(s.commitIndex)
+  // Read only in broadcast, where the commit point is at or past any base of ours (a node that
+  // took a SNAP may lead before it learned the snapshot's entries were committed).
+  const commitZxid = s.phase === "broadcast" ? s.log.zxidAt(s.commitIndex) : 0
   for (const [id, t] of learnerEntries(lead)) {
     if (t.observer) {
       if (s.phase === "broadcast") {
@@ -605,6 +635,9 @@ function leaderTick(ctx: StepContext, beat: boolean): void {
     else if (acked < 0) {
       if (s.phase !== "discovery") sendNewLeader(ctx, id)
     } else if (s.phase === "broadcast") {
+      // Behind our compacted log, no proposal can bring it up to date. Without pings it times
+      // out and rejoins, and its NEWLEADER is then a SNAP.
+      if (acked < s.log.baseIndex) continue
       ctx.send(id, { _tag: "Ping", epoch: lead.epoch, commitZxid })
       if (acked < s.log.length) {
         ctx.send(id, { _tag: "Proposal", epoch: lead.epoch, prevZxid: s.log.zxidAt(acked), txns: s.log.slice(acked) })
@@ -654,8 +687,16 @@ class StepContext {
     const persist = persistRecord(b, s, this.skipAcceptedEpochPersist)
     // Persist comes first: every Send of this step may promise what it records.
     if (persist !== undefined) outputs.push(persist)
-    if (s.commitIndex > s.delivered && s.commitIndex <= s.log.length) {
-      outputs.push({ _tag: "Deliver", txns: s.log.slice(s.delivered, s.commitIndex) })
+    const base = s.log.base
+    // Entries compacted before we delivered them reach the application as the snapshot, once
+    // we know they are committed.
+    const deliverable = base === undefined || s.delivered >= base.index || s.commitIndex >= base.index
+    if (s.commitIndex > s.delivered && s.commitIndex <= s.log.length && deliverable) {
+      if (base !== undefined && s.delivered < base.index) {
+        outputs.push({ _tag: "Deliver", snapshot: base, txns: s.log.slice(base.index, s.commitIndex) })
+      } else {
+        outputs.push({ _tag: "Deliver", txns: s.log.slice(s.delivered, s.commitIndex) })
+      }
       this.s.delivered = s.commitIndex
     }
     if (s.role !== b.role || s.leader !== b.leader || (s.role === "leading" && s.lead?.epoch !== b.lead?.epoch)) {
@@ -678,12 +719,19 @@ function persistRecord(b: NodeState, s: NodeState, skipAcceptedEpoch: boolean): 
     changed = true
   }
   if (s.log !== b.log) {
+    const lo = s.log.baseIndex
+    if (s.log.base !== b.log.base) {
+      assert(s.log.base !== undefined, "a log never loses its base")
+      p.base = s.log.base
+    }
     // Zxids identify entries uniquely, so the common prefix is where positions hold equal zxids.
-    let common = Math.min(b.log.length, s.log.length)
-    while (common > 0 && b.log.zxidAt(common) !== s.log.zxidAt(common)) common--
+    // Under a base older than the previous one, the entries between the two are not durable:
+    // everything after the new base is rewritten.
+    let common = lo < b.log.baseIndex ? lo : Math.max(lo, Math.min(b.log.length, s.log.length))
+    while (common > lo && b.log.zxidAt(common) !== s.log.zxidAt(common)) common--
     if (common < b.log.length) p.truncateTo = common
     if (s.log.length > common) p.append = s.log.slice(common)
-    changed ||= p.truncateTo !== undefined || p.append !== undefined
+    changed ||= p.base !== undefined || p.truncateTo !== undefined || p.append !== undefined
   }
   if (s.commitIndex !== b.commitIndex) {
     p.commitIndex = s.commitIndex

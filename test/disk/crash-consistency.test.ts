@@ -1,6 +1,8 @@
 /**
  * Crash consistency of NodeStorage on FaultyFs: run a workload of Persist records with group
- * commits, snapshots and a compaction; crash it at EVERY write/fsync point, each time in several
+ * commits, snapshots, bases (log compactions to a snapshot, and SNAPs from a leader, two with a
+ * base older than the current one), each followed like on the server by a purge of snapshots
+ * and a compaction (forced once); crash it at EVERY write/fsync point, each time in several
  * ways (process crash, power loss keeping nothing unsynced, seeded power losses keeping random
  * prefixes of unsynced writes and directory operations, with torn and zero-filled writes);
  * recover and check:
@@ -9,8 +11,9 @@
  * - the recovered Durable is the fold of a prefix of the persisted records that includes every
  *   record whose flush() returned (so nothing acknowledged is lost, and nothing after a hole is
  *   exposed);
- * - the recovered snapshot is one that was written, intact, and no older than the last one
- *   whose saveSnapshot() returned;
+ * - the recovered snapshot is one that was written (by saveSnapshot() or for a base), intact,
+ *   and no older than the newest one whose write returned; the recovered base has its data
+ *   (part of comparing with the fold), so no purge or compaction lost a snapshot it needs;
  * - recovery is itself crash-safe: crashing it at each of its own points and recovering again
  *   yields the same state;
  * - the recovered storage works: a record persisted and flushed after recovery survives.
@@ -20,49 +23,58 @@ import { recoverDurable } from "../../core/consensus/durable.ts"
 import type { Durable, Persist } from "../../core/consensus/types.ts"
 import { FaultyFs, SimulatedCrash, type CrashMode } from "../../adapters/disk/fs.ts"
 import { NodeStorage, type NodeStorageOptions } from "../../adapters/disk/node-storage.ts"
-import { bytes, describeDurable, persistStream, prefixFolds, rng, sameBytes, sameDurable } from "./helpers.ts"
+import { baseData, describeDurable, persistStream, prefixFolds, rng, sameBytes, sameDurable } from "./helpers.ts"
 
 const DIR = "/var/sequent/node1"
 const OPTIONS: NodeStorageOptions = { segmentBytes: 350, compactBytes: 1 << 30, myid: 1 }
 const N = 70
-const records = persistStream(42, N)
+/** Seed 4 has eight bases: compactions, SNAPs, two SNAPs to a base older than the current one. */
+const records = persistStream(4, N, { bases: true })
 const folds = prefixFolds(records)
 const r = rng(7)
 /** Flush after these record indexes: batches of 1 to 4 records (group commit). */
 const flushAfter = new Set<number>()
 for (let i = 0; i < N; i += 1 + Math.floor(r() * 4)) flushAfter.add(i)
-const snapshotAt = new Map([
-  [20, bytes(r, 90)],
-  [50, bytes(r, 120)],
-])
+const SNAPSHOT_AT = new Set([20, 50])
+/** Forced compaction here (a record with a base: record 35 is a SNAP). */
 const COMPACT_AT = 35
-const lastZxid = (d: Durable): number => d.log[d.log.length - 1]?.zxid ?? 0
+const lastZxid = (d: Durable): number => d.log[d.log.length - 1]?.zxid ?? d.base?.zxid ?? 0
 
 interface Progress {
   persisted: number
   flushed: number
+  /** Snapshot files whose write started: by saveSnapshot, or by persist for a base. */
   snapshotsStarted: { zxid: number; bytes: Uint8Array }[]
-  snapshotsDone: number
+  /** The newest zxid of a snapshot file whose write returned (-1: none). */
+  snapshotDone: number
+  rewrites: number
 }
 
 function workload(fs: FaultyFs, p: Progress): void {
   const { storage } = NodeStorage.open(DIR, fs, OPTIONS)
   for (let i = 0; i < N; i++) {
-    storage.persist(records[i]!)
+    const base = records[i]!.base
+    if (base !== undefined) p.snapshotsStarted.push({ zxid: base.zxid, bytes: base.data })
+    storage.persist(records[i]!) // with a base, writes its snapshot file first
     p.persisted = i + 1
+    if (base !== undefined) p.snapshotDone = Math.max(p.snapshotDone, base.zxid)
     if (flushAfter.has(i)) {
       storage.flush()
       p.flushed = i + 1
     }
-    const snap = snapshotAt.get(i)
-    if (snap !== undefined) {
-      p.snapshotsStarted.push({ zxid: lastZxid(folds[i + 1]!), bytes: snap })
-      storage.saveSnapshot(lastZxid(folds[i + 1]!), snap) // flushes first
+    if (SNAPSHOT_AT.has(i)) {
+      // A snapshot's content is a function of its zxid (baseData), as the application's is.
+      const zxid = lastZxid(folds[i + 1]!)
+      p.snapshotsStarted.push({ zxid, bytes: baseData(zxid) })
+      storage.saveSnapshot(zxid, baseData(zxid)) // flushes first
       p.flushed = i + 1
-      p.snapshotsDone++
+      p.snapshotDone = Math.max(p.snapshotDone, zxid)
     }
-    if (i === COMPACT_AT) {
-      expect(storage.compact(true)).toBe(true)
+    if (base !== undefined) {
+      // As the server does after a snapshot: purge (before the rewrite, the log still names
+      // older bases), then compact (a rewrite when the base left most of the log dead).
+      storage.purgeSnapshots(1)
+      if (storage.compact(i === COMPACT_AT)) p.rewrites++ // flushes first
       p.flushed = i + 1
     }
   }
@@ -71,7 +83,7 @@ function workload(fs: FaultyFs, p: Progress): void {
   storage.close()
 }
 
-const fresh = (): Progress => ({ persisted: 0, flushed: 0, snapshotsStarted: [], snapshotsDone: 0 })
+const fresh = (): Progress => ({ persisted: 0, flushed: 0, snapshotsStarted: [], snapshotDone: -1, rewrites: 0 })
 
 /** Recovers `fs` and checks the recovered state against the progress made before the crash. */
 function checkRecovery(fs: FaultyFs, p: Progress, what: string): { durable: Durable; truncated: number; expected: Durable } {
@@ -86,11 +98,11 @@ function checkRecovery(fs: FaultyFs, p: Progress, what: string): { durable: Dura
   for (let k = p.flushed; k <= p.persisted; k++) if (sameDurable(folds[k]!, durable)) j = k
   expect(j, `${what}: recovered ${describeDurable(durable)}, acked ${p.flushed} of ${p.persisted}`).toBeGreaterThanOrEqual(0)
 
-  if (p.snapshotsDone > 0) expect(snapshot, `${what}: a saved snapshot is missing`).toBeDefined()
+  if (p.snapshotDone >= 0) expect(snapshot, `${what}: a saved snapshot is missing`).toBeDefined()
   if (snapshot !== undefined) {
     const i = p.snapshotsStarted.findIndex((s) => s.zxid === snapshot.zxid && sameBytes(s.bytes, snapshot.bytes))
     expect(i, `${what}: unknown or damaged snapshot ${snapshot.zxid}`).toBeGreaterThanOrEqual(0)
-    expect(i, `${what}: snapshot older than the last saved one`).toBeGreaterThanOrEqual(p.snapshotsDone - 1)
+    expect(snapshot.zxid, `${what}: snapshot older than the newest one written`).toBeGreaterThanOrEqual(p.snapshotDone)
   }
   expect(opened.myid === undefined || opened.myid === 1).toBe(true)
 
@@ -111,7 +123,15 @@ describe("NodeStorage crash consistency", () => {
     const total = clean.points
     const end = NodeStorage.open(DIR, clean.crash("lose-unsynced"), OPTIONS)
     expect(sameDurable(end.durable, folds[N]!), `${describeDurable(end.durable)} vs ${describeDurable(folds[N]!)} ${JSON.stringify(end.recovery)}`).toBe(true)
-    expect(end.snapshot?.bytes).toEqual(snapshotAt.get(50))
+    expect(end.snapshot?.zxid).toBe(done.snapshotDone)
+    expect(end.snapshot?.bytes).toEqual(baseData(done.snapshotDone))
+    // The workload covers what it means to: bases of each kind, rewrites that drop entries.
+    const bases = records.flatMap((p, i) => (p.base === undefined ? [] : [{ i, older: p.base.index < (folds[i]!.base?.index ?? 0) }]))
+    expect(bases.length).toBeGreaterThanOrEqual(6)
+    expect(bases.some((b) => b.older)).toBe(true)
+    expect(bases.some((b) => b.i < COMPACT_AT)).toBe(true)
+    expect(records[COMPACT_AT]!.base).toBeDefined()
+    expect(done.rewrites, "compactions that rewrote the log").toBeGreaterThanOrEqual(2)
 
     const modes: CrashMode[] = ["process", "lose-unsynced", 1, 2, 3, 4, 5, 6]
     let recoveries = 0
@@ -152,7 +172,7 @@ describe("NodeStorage crash consistency", () => {
       }
     }
     console.log(
-      `disk crash test: ${total} crash points x ${modes.length} modes = ${recoveries} recoveries ` +
+      `disk crash test: ${total} crash points (workload: ${done.rewrites} log rewrites) x ${modes.length} modes = ${recoveries} recoveries ` +
         `(${tornTails} with a torn/unsynced tail truncated, ${lostUnacked} recovered without some unflushed records, as allowed), ` +
         `${nested} recoveries after crashing recovery itself`,
     )

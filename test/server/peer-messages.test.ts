@@ -25,10 +25,17 @@ const chain = (minLength: number) =>
 const batch = chain(1).map(([zs, ds]) => ({ prev: zs[0]!, txns: zs.slice(1).map((z, i): Txn => ({ zxid: z, data: ds[i]! })) }))
 const txns = chain(0).map(([zs, ds]) => zs.map((z, i): Txn => ({ zxid: z, data: ds[i]! })))
 
+/** A batch following a compacted log's base (the base's zxid is the batch's prev). */
+const based = fc.tuple(batch.filter((b) => b.prev >= 1), fc.integer({ min: 1, max: 2 ** 40 }), data).map(([b, index, d]) => ({
+  snapshot: { index, zxid: b.prev, data: d },
+  txns: b.txns,
+}))
+
 const sync: fc.Arbitrary<Sync> = fc.oneof(
   batch.map(({ prev, txns }): Sync => ({ _tag: "DIFF", prevZxid: prev, txns })),
   batch.map(({ prev, txns }): Sync => ({ _tag: "TRUNC", truncZxid: prev, txns })),
   txns.map((txns): Sync => ({ _tag: "SNAP", txns })),
+  based.map(({ snapshot, txns }): Sync => ({ _tag: "SNAP", snapshot, txns })),
 )
 
 const message: fc.Arbitrary<Message> = fc.oneof(
@@ -50,6 +57,9 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc
     .tuple(epoch, batch, zxid)
     .map(([e, b, c]): Message => ({ _tag: "Inform", epoch: e, prevZxid: b.prev, txns: b.txns, commitZxid: c })),
+  fc
+    .tuple(epoch, based, zxid)
+    .map(([e, b, c]): Message => ({ _tag: "Inform", epoch: e, prevZxid: b.snapshot.zxid, txns: b.txns, commitZxid: c, snapshot: b.snapshot })),
 )
 
 const peerMessage: fc.Arbitrary<PeerMessage> = fc.oneof(
@@ -147,7 +157,8 @@ describe("peer message codec", () => {
     refused(hex("07 00000001 00000000 00000000 ffffffff")) // Proposal claiming 2^32-1 transactions
     refused(hex("40 ffffffff 00")) // Forward claiming 4 GiB
     refused(hex("41 20000000 00000000 00000000")) // Touch claiming 2^29 sessions
-    refused(hex("05 00000001 03 7fffffff")) // NewLeader SNAP claiming 2^31-1 transactions
+    refused(hex("05 00000001 03 00 7fffffff")) // NewLeader SNAP claiming 2^31-1 transactions
+    refused(hex("05 00000001 03 01 00000000 00000001 00000000 00000001 ffffffff")) // a snapshot claiming 4 GiB
     // A count its bytes cannot hold is refused before any element is read (each takes >= 12 bytes).
     expect(refused(Buffer.concat([hex("07 00000001 00000000 00000000 00000064"), Buffer.alloc(100)])).message).toMatch(/count 100/)
   })
@@ -185,9 +196,20 @@ describe("peer message codec", () => {
     const diff = (prev: number, ...zs: number[]) => hex(`05 00000001 01 00000000 ${prev.toString(16).padStart(8, "0")} ${zs.length.toString(16).padStart(8, "0")} ${zs.map(txn).join(" ")} 00000000 00000009`)
     expect(decodePeerMessage(diff(2, 3))).not.toBeInstanceOf(Error)
     refused(diff(3, 3))
-    const snap = (...zs: number[]) => hex(`05 00000001 03 ${zs.length.toString(16).padStart(8, "0")} ${zs.map(txn).join(" ")} 00000000 00000009`)
+    const snap = (...zs: number[]) => hex(`05 00000001 03 00 ${zs.length.toString(16).padStart(8, "0")} ${zs.map(txn).join(" ")} 00000000 00000009`)
     expect(decodePeerMessage(snap(1, 2))).not.toBeInstanceOf(Error)
     refused(snap(2, 1))
+    // With a snapshot (index 3, zxid `base`, one data byte) the batch must follow the snapshot.
+    const based = (base: number, ...zs: number[]) =>
+      hex(`05 00000001 03 01 00000000 00000003 00000000 ${base.toString(16).padStart(8, "0")} 00000001 bb ${zs.length.toString(16).padStart(8, "0")} ${zs.map(txn).join(" ")} 00000000 00000009`)
+    expect(decodePeerMessage(based(4, 5, 6))).toMatchObject({ message: { sync: { _tag: "SNAP", snapshot: { index: 3, zxid: 4 } } } })
+    refused(based(5, 5, 6))
+    refused(based(0)) // a snapshot of nothing
+    refused(hex("05 00000001 03 02 00000000")) // presence byte 2
+    const inform = (prev: number, base: number) =>
+      hex(`0a 00000001 00000000 ${prev.toString(16).padStart(8, "0")} 00000001 ${txn(9)} 00000000 00000009 01 00000000 00000003 00000000 ${base.toString(16).padStart(8, "0")} 00000000`)
+    expect(decodePeerMessage(inform(4, 4))).not.toBeInstanceOf(Error)
+    refused(inform(4, 3)) // the snapshot must be what the batch follows
   })
 
   it("encoding refuses numbers the wire cannot carry", () => {

@@ -1,6 +1,7 @@
 /**
  * `npm run sim -- --seed N` replays one simulation exactly; `--seeds K [--from S]` sweeps K seeds.
- * Options: --chaos MS, --liveness MS, --bug NAME (a bug-zoo flag), --quiet.
+ * Options: --chaos MS, --liveness MS, --bug NAME (a bug-zoo flag), --compact MS (nodes compact their
+ * logs every MS), --quiet.
  * `--cas` runs the znode compare-and-set linearizability simulator instead (test/sim/coord).
  */
 import { bugNames, type BugName } from "../../core/consensus/index.ts"
@@ -36,13 +37,20 @@ let failed = 0
 let steps = 0
 const t0 = performance.now()
 for (const seed of seeds) {
-  const r = runZabSim({ seed, chaosMs: num("chaos", 3_000), livenessMs: num("liveness", 4_000), ...(bug ? { bugs: { [bug]: true } } : {}) })
+  const compact = opt("compact")
+  const r = runZabSim({
+    seed,
+    chaosMs: num("chaos", 3_000),
+    livenessMs: num("liveness", 4_000),
+    ...(bug ? { bugs: { [bug]: true } } : {}),
+    ...(compact !== undefined ? { compactEveryMs: num("compact", 100) } : {}),
+  })
   steps += r.steps
   if (!r.ok) {
     failed++
     console.log(describe(r))
     console.log(`  ${r.violation!.check} violated at step ${r.violation!.step} (t=${r.violation!.time}ms): ${r.violation!.message}`)
-    console.log(`  replay: npm run sim -- --seed ${seed}${bug ? ` --bug ${bug}` : ""}`)
+    console.log(`  replay: npm run sim -- --seed ${seed}${bug ? ` --bug ${bug}` : ""}${compact !== undefined ? ` --compact ${num("compact", 100)}` : ""}`)
   } else if (!quiet) console.log(describe(r))
 }
 const secs = (performance.now() - t0) / 1000

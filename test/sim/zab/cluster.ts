@@ -7,6 +7,10 @@
  * and a liveness phase (everything healed and calm: a leader must be established and a fresh
  * proposal must reach every node). After every step the TypeScript invariants are checked on
  * the spec-level view of the whole cluster; optionally each step is recorded for trace validation.
+ *
+ * With `compactEveryMs`, every node's "application" (the history it was delivered) snapshots and
+ * compacts its log at random delivered points. Its snapshot is that history itself, so the spec
+ * view can expand a base back into the entries it stands for and every check runs unchanged.
  */
 import {
   makeConfig,
@@ -26,6 +30,8 @@ import {
   type SpecMessage,
   type SpecNode,
   type StepResult,
+  type Snapshot,
+  type Txn,
 } from "../../../core/consensus/index.ts"
 import { SpecRecorder, type TraceStep } from "./recorder.ts"
 export type { TraceStep }
@@ -58,6 +64,8 @@ export interface ZabSimOptions {
   readonly maxTraceSteps?: number
   /** Record every core call (start/step, input, outputs) as conformance vectors. */
   readonly vectors?: boolean
+  /** Every this many ms, each live node compacts its log at a random delivered entry. Off when absent. */
+  readonly compactEveryMs?: number
 }
 
 /** One call of the core, as conformance vectors record it (see test/vectors/README.md). */
@@ -87,7 +95,17 @@ export interface ZabSimResult {
   readonly faults: readonly FaultEvent[]
   readonly vectors?: readonly VectorEvent[]
   readonly timing: { readonly heartbeatTicks: number; readonly syncLimitTicks: number; readonly initLimitTicks: number }
+  /** Compactions carried out (with `compactEveryMs`). */
+  readonly compactions: number
+  /** Deliveries that handed the application a snapshot (a restart or a SNAP from a compacted leader). */
+  readonly snapshotsDelivered: number
 }
+
+/** The simulated application's snapshot: the history it was delivered, as JSON. */
+const encodeHistory = (txns: readonly Txn[]): Uint8Array =>
+  new TextEncoder().encode(JSON.stringify(txns.map((t) => [t.zxid, new TextDecoder().decode(t.data)])))
+export const expandHistory = (s: Snapshot): readonly Txn[] =>
+  (JSON.parse(new TextDecoder().decode(s.data)) as [number, string][]).map(([zxid, v]) => ({ zxid, data: new TextEncoder().encode(v) }))
 
 type Ev =
   | { readonly kind: "deliver"; readonly d: Delivery<Message> }
@@ -95,6 +113,7 @@ type Ev =
   | { readonly kind: "fault"; readonly f: FaultEvent }
   | { readonly kind: "propose" }
   | { readonly kind: "phase"; readonly to: "liveness" }
+  | { readonly kind: "compact" }
 
 interface SimNode {
   state: NodeState | undefined // undefined while crashed
@@ -102,6 +121,8 @@ interface SimNode {
   view: SpecNode
   /** Crash strikes in the middle of this node's next persisting step (the record may be lost or torn). */
   crashMidPersist: boolean
+  /** What this incarnation delivered to its application, from the first transaction on. */
+  delivered: Txn[]
 }
 
 class Violation extends Error {
@@ -134,6 +155,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
   const crashPrng = root.fork()
   const clientPrng = root.fork()
   const faultPrng = root.fork()
+  const compactPrng = root.fork()
   const disks = new Map(all.map((n) => [n, new SimDisk<Persist>()]))
   const faults =
     o.faults ?? randomFaultSchedule(faultPrng, { nodes: all, duration: chaosMs, meanGap: o.meanFaultGapMs ?? 400 })
@@ -148,6 +170,8 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
   let now = 0
   let nextValue = 1
   let crashes = 0
+  let compactions = 0
+  let snapshotsDelivered = 0
   let liveness = false
 
   /** Spec-level bookkeeping and the invariant check after node `id` changed. */
@@ -172,20 +196,26 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
           disk.crash(crashPrng)
           const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
           if (survived) {
-            n.view = specNode(r.state)
+            n.view = specNode(r.state, expandHistory)
             observe(id, action, [])
           }
           return crash(id)
         }
         disk.sync()
       } else if (out._tag === "Send") {
-        const m = specMessage(r.state, out.to, out.message)
+        const m = specMessage(r.state, out.to, out.message, expandHistory)
         if (m !== undefined) sent.push(m)
         for (const d of net.send(now, id, out.to, out.message)) q.push(d.at, { kind: "deliver", d })
+      } else if (out._tag === "Deliver") {
+        if (out.snapshot !== undefined) {
+          snapshotsDelivered++
+          n.delivered = [...expandHistory(out.snapshot)]
+        }
+        n.delivered.push(...out.txns)
       }
     }
     n.state = r.state
-    n.view = specNode(r.state)
+    n.view = specNode(r.state, expandHistory)
     observe(id, action, sent)
   }
 
@@ -201,6 +231,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     if (o.vectors) vectors.push({ node: id, call: "start", durable, outputs: r.outputs })
     const n = nodes.get(id)!
     n.incarnation++
+    n.delivered = []
     execute(id, r, restart ? "Restart" : "Start")
     scheduleTick(id)
   }
@@ -239,16 +270,17 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
 
   // Boot.
   for (const id of all) {
-    nodes.set(id, { state: undefined, incarnation: 0, view: undefined as unknown as SpecNode, crashMidPersist: false })
+    nodes.set(id, { state: undefined, incarnation: 0, view: undefined as unknown as SpecNode, crashMidPersist: false, delivered: [] })
   }
   for (const id of all) {
     const n = nodes.get(id)!
-    n.view = specNode(start(config(id), recoverDurable([])).state) // initial view before Start's step
+    n.view = specNode(start(config(id), recoverDurable([])).state, expandHistory) // initial view before Start's step
   }
   recorder.start(new Map([...nodes].map(([k, x]) => [k, x.view])))
   for (const f of faults) q.push(f.at, { kind: "fault", f })
   q.push(chaosMs, { kind: "phase", to: "liveness" })
   q.push(proposeEveryMs, { kind: "propose" })
+  if (o.compactEveryMs !== undefined) q.push(o.compactEveryMs, { kind: "compact" })
 
   let violation: ZabSimResult["violation"]
   const attempts: string[] = []
@@ -299,6 +331,21 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
             }
             if (n.state === undefined) boot(f.node, true)
           }
+          break
+        }
+        case "compact": {
+          for (const id of all) {
+            const n = nodes.get(id)!
+            if (n.state === undefined || n.delivered.length === 0) continue
+            // Anywhere from the newest delivered entry to well behind it, so lagging learners
+            // meet every case: DIFF above the base, SNAP below it, an Inform with the snapshot.
+            const upTo = compactPrng.range(Math.max(1, n.delivered.length - 8), n.delivered.length)
+            const last = n.delivered[upTo - 1]!
+            if (last.zxid <= n.state.log.baseZxid) continue
+            compactions++
+            feed(id, { _tag: "Compact", zxid: last.zxid, data: encodeHistory(n.delivered.slice(0, upTo)) }, "Compact")
+          }
+          q.push(now + o.compactEveryMs!, { kind: "compact" })
           break
         }
         case "phase": {
@@ -363,6 +410,8 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
     batches,
     faults,
     timing: defaultTiming,
+    compactions,
+    snapshotsDelivered,
     ...(o.record ? { trace: recorder.trace, initial: recorder.initial } : {}),
     ...(o.vectors ? { vectors } : {}),
   }
