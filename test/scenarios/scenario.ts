@@ -14,15 +14,22 @@
  *   drop 3->1  |  drop all             throw away pending messages
  *   replay 3->1 NewLeader 2            deliver again the 2nd NewLeader ever delivered 3->1 (a
  *                                      duplicate the network held back)
+ *   compact 3 [n]                      node 3's application snapshots its state after its n-th
+ *                                      delivered entry (default: the last) and the core compacts
+ *                                      its log to it
  *   expect role 3 leading              roles: looking following leading observing
  *   expect phase 4 broadcast           phases: election discovery sync broadcast
  *   expect leader 3 on 1,2,4           node(s) follow/observe 3
  *   expect delivered 1,2 a b           what the application saw, in order
- *   expect log 1 a b                   the node's history values (committed or not)
+ *   expect log 1 a b                   the node's history values after its base (committed or not)
+ *   expect base 1 4                    the node's log is compacted up to position 4 (0: none)
+ *   expect installed 1 4               the node's application last installed a snapshot of 4 entries
  *   expect rejected                    the last propose was refused
  *
  * Every step is also watched at the spec level: the TypeScript invariants are checked after each
  * one, and the run is recorded so trace validation can check the story against spec/Zab.tla.
+ * An application's snapshot is the history it was delivered (as in the simulator), so the spec
+ * view can expand a compacted log.
  */
 import {
   makeConfig,
@@ -38,7 +45,9 @@ import {
   type Persist,
   type SpecMessage,
   type StepResult,
+  type Txn,
 } from "../../core/consensus/index.ts"
+import { encodeHistory, expandHistory } from "../sim/zab/cluster.ts"
 import { SpecRecorder } from "../sim/zab/recorder.ts"
 import type { TraceRun } from "../trace/zab-trace.ts"
 
@@ -68,7 +77,9 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
   let observers: number[] = []
   const states = new Map<number, NodeState | undefined>()
   const disks = new Map<number, Persist[]>()
-  const delivered = new Map<number, string[]>()
+  /** What each node's application holds: the transactions it was delivered (or installed). */
+  const delivered = new Map<number, Txn[]>()
+  const installed = new Map<number, number>()
   let net: Pending[] = []
   let groups: number[][] | undefined
   let lastRejected = false
@@ -86,17 +97,23 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
       if (o._tag === "Persist") disks.get(id)!.push(o)
       else if (o._tag === "Send") {
         net.push({ from: id, to: o.to, m: o.message })
-        const sm = specMessage(r.state, o.to, o.message)
+        const sm = specMessage(r.state, o.to, o.message, expandHistory)
         if (sm !== undefined) sent.push(sm)
       }
-      else if (o._tag === "Deliver") delivered.get(id)!.push(...o.txns.map((t) => dec.decode(t.data)))
+      else if (o._tag === "Deliver") {
+        if (o.snapshot !== undefined) {
+          delivered.set(id, [...expandHistory(o.snapshot)])
+          installed.set(id, o.snapshot.index)
+        }
+        delivered.get(id)!.push(...o.txns)
+      }
       else if (o._tag === "ProposeRejected") lastRejected = true
       else if (o._tag === "RoleChanged") {
         const detail = o.role === "leading" ? ` epoch ${o.epoch}` : o.role === "looking" ? "" : ` ${o.leader}`
         log.push(`  node ${id}: ${o.role}${detail}`)
       }
     }
-    const bad = recorder.step(id, specNode(r.state), action, sent, steps++)
+    const bad = recorder.step(id, specNode(r.state, expandHistory), action, sent, steps++)
     if (bad !== undefined && violation === undefined) {
       violation = `${bad.name}: ${bad.message}`
       log.push(`  INVARIANT VIOLATED: ${violation}`)
@@ -105,6 +122,7 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
   const config = (id: number) => makeConfig(id, voters, observers, {}, opts.bugs)
   const boot = (id: number, action: string) => {
     delivered.set(id, [])
+    installed.delete(id)
     apply(id, start(config(id), recoverDurable(disks.get(id)!)), action)
   }
   const feed = (id: number, input: Input, action: string) => {
@@ -142,7 +160,7 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
           else if (k === "observers") observers = v!.split(",").map(Number)
         }
         for (const id of all()) disks.set(id, [])
-        recorder.start(new Map(all().map((id) => [id, specNode(start(config(id), recoverDurable([])).state)])))
+        recorder.start(new Map(all().map((id) => [id, specNode(start(config(id), recoverDurable([])).state, expandHistory)])))
         for (const id of all()) boot(id, "Start")
         break
       case "tick": {
@@ -174,6 +192,14 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
       case "restart":
         for (const id of nodesArg(args[0])) boot(id, "Restart")
         break
+      case "compact": {
+        const id = Number(args[0])
+        const got = delivered.get(id) ?? []
+        const n = Number(args[1] ?? got.length)
+        if (!(n >= 1 && n <= got.length)) fail(`node ${id} has delivered ${got.length} entries`)
+        feed(id, { _tag: "Compact", zxid: got[n - 1]!.zxid, data: encodeHistory(got.slice(0, n)) }, "Compact")
+        break
+      }
       case "partition":
         groups = args.join(" ").split("|").map((g) => g.trim().split(",").map(Number))
         break
@@ -218,10 +244,15 @@ export function runScenario(text: string, opts: { bugs?: BugFlags; label?: strin
               fail(`node ${id}: role ${s?.role} phase ${s?.phase} leader ${s?.leader}`)
             }
           }
+        } else if (what === "base" || what === "installed") {
+          for (const id of nodesArg(rest[0])) {
+            const got = what === "base" ? (states.get(id)?.log.baseIndex ?? -1) : (installed.get(id) ?? 0)
+            if (got !== Number(rest[1])) fail(`node ${id}: ${what} ${got}`)
+          }
         } else if (what === "delivered" || what === "log") {
           for (const id of nodesArg(rest[0])) {
             const s = states.get(id)
-            const got = what === "delivered" ? delivered.get(id)! : s ? logValues(s) : []
+            const got = what === "delivered" ? delivered.get(id)!.map((t) => dec.decode(t.data)) : s ? logValues(s) : []
             if (got.join(" ") !== rest.slice(1).join(" ")) fail(`node ${id} has [${got.join(" ")}]`)
           }
         } else fail(`unknown expectation ${what}`)

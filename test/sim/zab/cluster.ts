@@ -102,7 +102,7 @@ export interface ZabSimResult {
 }
 
 /** The simulated application's snapshot: the history it was delivered, as JSON. */
-const encodeHistory = (txns: readonly Txn[]): Uint8Array =>
+export const encodeHistory = (txns: readonly Txn[]): Uint8Array =>
   new TextEncoder().encode(JSON.stringify(txns.map((t) => [t.zxid, new TextDecoder().decode(t.data)])))
 export const expandHistory = (s: Snapshot): readonly Txn[] =>
   (JSON.parse(new TextDecoder().decode(s.data)) as [number, string][]).map(([zxid, v]) => ({ zxid, data: new TextEncoder().encode(v) }))
