@@ -13,6 +13,8 @@ export interface BugFlags {
   readonly skipTrunc?: boolean
   /** A follower applies a stale (duplicated, delayed) NEWLEADER of its own epoch, shortening its history. */
   readonly shortenOnStaleNewLeader?: boolean
+  /** A leader whose log is compacted sends a SNAP without its base snapshot: the follower's history loses its prefix. */
+  readonly snapDropsBase?: boolean
 }
 
 export const bugNames = [
@@ -21,5 +23,6 @@ export const bugNames = [
   "observerAckCounts",
   "skipTrunc",
   "shortenOnStaleNewLeader",
+  "snapDropsBase",
 ] as const satisfies readonly (keyof BugFlags)[]
 export type BugName = (typeof bugNames)[number]

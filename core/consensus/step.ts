@@ -323,7 +323,7 @@ function sendNewLeader(ctx: StepContext, f: NodeId): void {
   const pos = log.positionOf(z)
   if (track.syncAttempts >= 1 || log.compacted(z)) {
     // A second attempt, or a learner behind our compacted log: send the whole history.
-    sync = log.base === undefined ? { _tag: "SNAP", txns: log.toArray() } : { _tag: "SNAP", snapshot: log.base, txns: log.toArray() }
+    sync = log.base === undefined || s.config.bugs?.snapDropsBase ? { _tag: "SNAP", txns: log.toArray() } : { _tag: "SNAP", snapshot: log.base, txns: log.toArray() }
   } else if (pos >= 0) {
     sync = { _tag: "DIFF", prevZxid: z, txns: log.slice(pos) }
   } else {

@@ -49,6 +49,10 @@ const zoo: Record<BugName, () => Promise<Caught | undefined>> = {
     const r = runScenario(actionsOf("stale-newleader.txt"), { bugs: { shortenOnStaleNewLeader: true } })
     return r.violation === undefined ? undefined : { check: "scenario stale-newleader (invariant)", detail: r.violation }
   },
+  snapDropsBase: async () => {
+    const r = runScenario(actionsOf("compaction.txt"), { bugs: { snapDropsBase: true } })
+    return r.violation === undefined ? undefined : { check: "scenario compaction (invariant)", detail: r.violation }
+  },
 }
 
 describe("bug zoo", () => {
@@ -68,6 +72,7 @@ describe("bug zoo", () => {
     const r = runZabSim({ seed: 3, chaosMs: 1_500, livenessMs: 2_000, meanFaultGapMs: 150, record: true, maxTraceSteps: 700 })
     expect((await validateTrace(r)).accepted).toBe(true)
     expect(runScenario(story("stale-newleader.txt")).violation).toBeUndefined()
+    expect(runScenario(story("compaction.txt")).violation).toBeUndefined()
   }, 300_000)
 
   it("the stale NEWLEADER bug is also rejected by trace validation", async () => {
