@@ -365,12 +365,19 @@ function applySync(s: NodeState, sync: Sync): Log | undefined {
       return s.log.lastZxid === sync.prevZxid ? s.log.append(sync.txns) : undefined
     case "TRUNC": {
       const keep = s.log.positionOf(sync.truncZxid)
-      if (keep < 0) return undefined
+      // Never below our base: what it stands for is committed, so no honest leader cuts it.
+      if (keep < s.log.baseIndex) return undefined
       if (s.config.bugs?.skipTrunc) return s.log.append(sync.txns.filter((t) => t.zxid > s.log.lastZxid))
       return s.log.truncate(keep).append(sync.txns)
     }
-    case "SNAP":
-      return Log.of(sync.txns, sync.snapshot)
+    case "SNAP": {
+      const base = s.log.base
+      if (sync.snapshot !== undefined || base === undefined) return Log.of(sync.txns, sync.snapshot)
+      // The whole history from a leader that never compacted: it holds our (committed) base
+      // entry at the base's position, so keep the base and take what follows it.
+      if (sync.txns[base.index - 1]?.zxid !== base.zxid) return undefined
+      return Log.of(sync.txns).compact(base)
+    }
   }
 }
 

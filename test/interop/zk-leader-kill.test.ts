@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest"
 import zookeeper from "node-zookeeper-client"
+import { call, connect, type Client } from "./zk/connect.ts"
 import { startSequentEnsemble, type SequentEnsemble } from "./zk/sequent.ts"
 
 let ens: SequentEnsemble
@@ -14,20 +15,6 @@ beforeAll(async () => {
   ens = await startSequentEnsemble({ voters: 3 })
 }, 60_000)
 afterAll(async () => ens?.stop())
-
-type Client = ReturnType<typeof zookeeper.createClient>
-
-function connect(connectString: string): Promise<Client> {
-  const c = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 100, retries: 0 })
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no connection to ${connectString}`)), 15_000)
-    c.once("connected", () => {
-      clearTimeout(t)
-      resolve(c)
-    })
-    c.connect()
-  })
-}
 
 async function childrenOnceAtLeast(c: Client, n: number): Promise<string[]> {
   const deadline = Date.now() + 15_000
@@ -37,9 +24,6 @@ async function childrenOnceAtLeast(c: Client, n: number): Promise<string[]> {
     await new Promise((r) => setTimeout(r, 100))
   }
 }
-
-const call = <T>(f: (cb: (e: unknown, r: T) => void) => void): Promise<T> =>
-  new Promise((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r))))
 
 test("leader killed mid-write-load: no acknowledged write lost, clients continue", async () => {
   const setup = await connect(ens.connectString)

@@ -12,7 +12,7 @@
 import { readdirSync, statSync } from "node:fs"
 import path from "node:path"
 import { afterAll, beforeAll, expect, test } from "vitest"
-import zookeeper from "node-zookeeper-client"
+import { call, connect } from "./zk/connect.ts"
 import { startSequentEnsemble, type SequentEnsemble } from "./zk/sequent.ts"
 
 const WRITES = 1500
@@ -24,23 +24,6 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(async () => ens?.stop())
 
-type Client = ReturnType<typeof zookeeper.createClient>
-
-function connect(connectString: string): Promise<Client> {
-  const c = zookeeper.createClient(connectString, { sessionTimeout: 10_000, spinDelay: 100, retries: 0 })
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no connection to ${connectString}`)), 20_000)
-    c.once("connected", () => {
-      clearTimeout(t)
-      resolve(c)
-    })
-    c.connect()
-  })
-}
-
-const call = <T>(f: (cb: (e: unknown, r: T) => void) => void): Promise<T> =>
-  new Promise((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r))))
-
 /** Bytes in a node's files matching `prefix` (log segments or snapshots), and how many. */
 function files(node: number, prefix: string): { count: number; bytes: number } {
   const dir = path.join(ens.dataDir, `node-${node}`)
@@ -50,7 +33,7 @@ function files(node: number, prefix: string): { count: number; bytes: number } {
 
 /** The tree as one server sees it: the children of /purge and the data of the last one. */
 async function view(server: string): Promise<{ children: number; last: string }> {
-  const c = await connect(server)
+  const c = await connect(server, 20_000)
   try {
     const children = (await call<string[]>((cb) => c.getChildren("/purge", (e, ch) => cb(e, ch)))).sort()
     const last = await call<Buffer>((cb) => c.getData(`/purge/${children[children.length - 1]}`, (e, d) => cb(e, d)))
@@ -69,7 +52,7 @@ test("compacted logs: bounded on disk, lagging learners catch up from the snapsh
   await ens.kill(follower)
   await ens.kill(observer)
 
-  const writer = await connect(`${ens.servers[leader]},${ens.servers[other]}`)
+  const writer = await connect(`${ens.servers[leader]},${ens.servers[other]}`, 20_000)
   await call<string>((cb) => writer.create("/purge", cb))
   // Eight writers in parallel; each create is acknowledged only once a quorum (2 of 3) has it.
   let next = 0
