@@ -31,7 +31,7 @@ const seeds = seedArg !== undefined ? [num("seed", 0)] : Array.from({ length: nu
 const quiet = args.includes("--quiet")
 
 const describe = (r: ZabSimResult): string =>
-  `seed ${r.seed}: ${r.ok ? "ok" : "FAIL"}  steps=${r.steps} simulated=${r.simulatedMs}ms proposals=${r.proposals} committed=${r.committed} crashes=${r.crashes} maxEpoch=${r.maxEpoch}`
+  `seed ${r.seed}: ${r.ok ? "ok" : "FAIL"}  steps=${r.steps} simulated=${r.simulatedMs}ms proposals=${r.proposals} committed=${r.committed} crashes=${r.crashes} maxEpoch=${r.maxEpoch}${r.compactions > 0 ? ` compactions=${r.compactions} snapshotsDelivered=${r.snapshotsDelivered}` : ""}`
 
 let failed = 0
 let steps = 0
