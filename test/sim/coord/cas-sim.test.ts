@@ -52,6 +52,23 @@ describe("znode compare-and-set under faults", () => {
     }
   }, 60_000)
 
+  it("with log compaction every 10 transactions: still linearizable, installed snapshots match the replicas", () => {
+    const failures: string[] = []
+    let compactions = 0
+    let installs = 0
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = runCasSim({ seed, observers: seed % 2, compactEvery: 10, checkConsensus: seed <= 2 })
+      if (!r.ok) failures.push(describeFailure(r))
+      else expect(r.check?.verdict, `seed ${seed}`).toBe("linearizable")
+      compactions += r.stats.compactions
+      installs += r.stats.installs
+    }
+    expect(failures).toEqual([])
+    expect(compactions).toBeGreaterThan(300)
+    // Restarts from compacted logs and SNAPs hand trees over as snapshots.
+    expect(installs).toBeGreaterThan(5)
+  }, 200_000)
+
   it("replays a seed exactly", () => {
     const a = runCasSim({ seed: 7, observers: 1 })
     const b = runCasSim({ seed: 7, observers: 1 })

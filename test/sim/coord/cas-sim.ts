@@ -59,6 +59,8 @@ import {
   type SpecMessage,
   type SpecNode,
   type StepResult,
+  type Snapshot,
+  type Txn,
 } from "../../../core/consensus/index.ts"
 import { DataTree, Err, OPEN_ACL_UNSAFE, decodeTxn, encodeTxn, errName, type CoordTxn, type TxnOp } from "../../../core/coordination/index.ts"
 import { check, HistoryRecorder, type CheckResult, type Operation } from "../../linearizability/checker.ts"
@@ -108,6 +110,12 @@ export interface CasSimOptions {
   readonly checkConsensus?: boolean
   readonly bugs?: CasBugs
   readonly consensusBugs?: BugFlags
+  /**
+   * Every this many applied transactions a server snapshots its tree and compacts its consensus
+   * log up to its previous snapshot (as the real server does). Off when absent. Restarts and
+   * SNAPs then hand trees over as snapshots, which must match the replica digests.
+   */
+  readonly compactEvery?: number
   /** Step budget of the linearizability check. */
   readonly maxCheckSteps?: number
 }
@@ -137,6 +145,10 @@ export interface CasSimStats {
   readonly txns: number
   /** Replica digests compared against the first replica to reach the same zxid. */
   readonly digestChecks: number
+  /** Log compactions (with `compactEvery`). */
+  readonly compactions: number
+  /** Snapshots a server installed (a restart from a compacted log, or a SNAP). */
+  readonly installs: number
   readonly checkerSteps: number
   /** From healing until every client had completed an operation (-1: never). */
   readonly recoveryMs: number
@@ -201,6 +213,7 @@ type Ev =
   | { readonly kind: "wake"; readonly client: number; readonly gen: number }
   | { readonly kind: "timeout"; readonly client: number; readonly gen: number }
   | { readonly kind: "setupDeadline" }
+  | { readonly kind: "compact"; readonly node: number; readonly incarnation: number; readonly zxid: number; readonly data: Uint8Array }
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -217,6 +230,11 @@ interface Server {
   view: SpecNode
   crashMidPersist: boolean
   tree: DataTree
+  /** Applied since the last snapshot, and that snapshot (the next one compacts the log to it). */
+  sinceSnapshot: number
+  lastSnapshot: { zxid: number; data: Uint8Array } | undefined
+  /** Position (from the first transaction ever) of the last transaction the tree holds. */
+  position: number
   serving: boolean
   leader: number
   epoch: number
@@ -322,6 +340,15 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
   let timeouts = 0
   let refused = 0
   let digestChecks = 0
+  let compactions = 0
+  let installs = 0
+  /**
+   * Every committed transaction by position, as first delivered anywhere (committed prefixes
+   * agree, which the digests and the invariants check). The spec view expands a compacted log's
+   * base from it: the tree snapshot itself cannot be turned back into transactions.
+   */
+  const committedLog: Txn[] = []
+  const expand = (b: Snapshot): readonly Txn[] => committedLog.slice(0, b.index)
   let nextConn = 1
   let setupAt: number | undefined
   let phase: "setup" | "chaos" | "liveness" | "quiet" = "setup"
@@ -355,7 +382,7 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
             disk.crash(crashPrng)
             const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
             if (survived && checkConsensus) {
-              n.view = specNode(r.state)
+              n.view = specNode(r.state, expand)
               observe(id, action, [])
             }
             crash(id)
@@ -365,12 +392,13 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
           break
         case "Send":
           if (checkConsensus) {
-            const m = specMessage(r.state, out.to, out.message)
+            const m = specMessage(r.state, out.to, out.message, expand)
             if (m !== undefined) sent.push(m)
           }
           for (const d of net.send(now, id, out.to, out.message)) q.push(d.at, { kind: "peer", d })
           break
         case "Deliver":
+          if (out.snapshot !== undefined) install(n, out.snapshot)
           for (const t of out.txns) apply(n, t.zxid, t.data)
           break
         case "Proposed":
@@ -381,7 +409,7 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
     }
     n.state = r.state
     if (checkConsensus) {
-      n.view = specNode(r.state)
+      n.view = specNode(r.state, expand)
       observe(id, action, sent)
     }
     updateServing(n)
@@ -405,6 +433,9 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
     // The tree is rebuilt from nothing: `start` re-delivers every transaction the recovered
     // durable log knows to be committed.
     n.tree = DataTree.empty()
+    n.position = 0
+    n.sinceSnapshot = 0
+    n.lastSnapshot = undefined
     n.serving = false
     n.leader = 0
     n.epoch = -1
@@ -478,12 +509,37 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
     return { session, cxid, origin: n.id, time, auth: [], op }
   }
 
+  /** A snapshot handed over by the core: the tree must be the one every replica had at its zxid. */
+  function install(n: Server, b: Snapshot): void {
+    if (b.zxid <= n.tree.lastZxid) throw new Violation("DeliverOrder", `node ${n.id} was handed a snapshot at ${b.zxid} after ${n.tree.lastZxid}`)
+    n.tree = DataTree.deserialize(b.data)
+    n.position = b.index
+    installs++
+    const seen = digests.get(b.zxid)
+    if (n.tree.lastZxid !== b.zxid || (seen !== undefined && seen.digest !== n.tree.digest())) {
+      throw new Violation("ReplicaDigest", `node ${n.id}'s installed snapshot at zxid ${b.zxid} differs from node ${seen?.node}'s tree`)
+    }
+    if (seen !== undefined) digestChecks++
+  }
+
   function apply(n: Server, zxid: number, data: Uint8Array): void {
     // The core delivers each committed transaction exactly once per incarnation, in zxid order,
-    // and every incarnation starts from an empty tree.
+    // and every incarnation starts from an empty tree (or a snapshot the core hands over).
     if (zxid <= n.tree.lastZxid) throw new Violation("DeliverOrder", `node ${n.id} was handed zxid ${zxid} after ${n.tree.lastZxid}`)
+    n.position++
+    const known = committedLog[n.position - 1]
+    if (known === undefined) committedLog[n.position - 1] = { zxid, data }
+    else if (known.zxid !== zxid) throw new Violation("DeliverOrder", `node ${n.id} delivered zxid ${zxid} at position ${n.position}, elsewhere ${known.zxid}`)
     const txn = decodeTxn(data)
     const { result } = n.tree.apply(txn, zxid)
+    if (o.compactEvery !== undefined && ++n.sinceSnapshot >= o.compactEvery) {
+      // Snapshot now; compact to the previous one (the core is stepped from the event loop,
+      // never from inside the step whose outputs are being carried out).
+      n.sinceSnapshot = 0
+      const prev = n.lastSnapshot
+      n.lastSnapshot = { zxid, data: n.tree.serialize() }
+      if (prev !== undefined) q.push(now, { kind: "compact", node: n.id, incarnation: n.incarnation, ...prev })
+    }
     // Every replica must hold the same tree after the same zxid.
     const digest = n.tree.digest()
     const seen = digests.get(zxid)
@@ -739,7 +795,7 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
   // Run
 
   for (const id of all) {
-    const view = specNode(start(config(id), recoverDurable([])).state)
+    const view = specNode(start(config(id), recoverDurable([])).state, expand)
     servers.set(id, {
       id,
       state: undefined,
@@ -747,6 +803,9 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
       view,
       crashMidPersist: false,
       tree: DataTree.empty(),
+      sinceSnapshot: 0,
+      lastSnapshot: undefined,
+      position: 0,
       serving: false,
       leader: 0,
       epoch: -1,
@@ -806,6 +865,13 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
             const to = servers.get(e.d.to)!
             if (to.state !== undefined) onClientMessage(to, e.d.from, e.d.msg)
           }
+          break
+        }
+        case "compact": {
+          const n = servers.get(e.node)!
+          if (n.state === undefined || n.incarnation !== e.incarnation) break
+          if (e.zxid > n.state.log.baseZxid) compactions++
+          feed(e.node, { _tag: "Compact", zxid: e.zxid, data: e.data }, "Compact")
           break
         }
         case "tick": {
@@ -915,6 +981,8 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
     pendingApplied: result?.ok ? result.linearization.filter((x) => pending(x.op)).length : 0,
     txns: digests.size,
     digestChecks,
+    compactions,
+    installs,
     checkerSteps: result?.steps ?? 0,
     recoveryMs: recoveredAt === undefined ? -1 : recoveredAt - livenessAt,
     setupMs: setupAt ?? -1,
@@ -928,6 +996,7 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
     ...(o.chaosMs !== undefined && o.chaosMs !== 3_000 ? [`--chaos ${o.chaosMs}`] : []),
     ...(o.livenessMs !== undefined && o.livenessMs !== 2_500 ? [`--liveness ${o.livenessMs}`] : []),
     ...(checkConsensus ? ["--consensus"] : []),
+    ...(o.compactEvery !== undefined ? [`--compact ${o.compactEvery}`] : []),
     ...Object.entries(bugs)
       .filter(([, v]) => v)
       .map(([k]) => `--cas-bug ${k}`),
@@ -983,6 +1052,7 @@ export function casCli(args: readonly string[]): number {
     const clients = num("clients")
     const chaosMs = num("chaos")
     const livenessMs = num("liveness")
+    const compactEvery = num("compact")
     const r = runCasSim({
       seed,
       observers: num("observers") ?? (single !== undefined ? 0 : seed % 2),
@@ -992,12 +1062,14 @@ export function casCli(args: readonly string[]): number {
       ...(livenessMs !== undefined ? { livenessMs } : {}),
       checkConsensus: args.includes("--consensus"),
       ...(bug !== undefined ? { bugs: { [bug]: true } } : {}),
+      ...(compactEvery !== undefined ? { compactEvery } : {}),
     })
     const s = r.stats
     const line =
       `seed ${seed}: ${r.ok ? "ok" : `FAIL (${r.violation!.check})`}  sets ok=${s.setsOk} badversion=${s.badVersions} ` +
       `pending=${s.setsPending} (took effect: ${s.pendingApplied})  gets=${s.getsOk}  crashes=${s.crashes} ` +
-      `(mid-persist ${s.crashesMidPersist})  recovery=${s.recoveryMs}ms  txns=${s.txns} digestChecks=${s.digestChecks} checkerSteps=${s.checkerSteps}`
+      `(mid-persist ${s.crashesMidPersist})  recovery=${s.recoveryMs}ms  txns=${s.txns} digestChecks=${s.digestChecks} checkerSteps=${s.checkerSteps}` +
+      (s.compactions > 0 ? ` compactions=${s.compactions} installs=${s.installs}` : "")
     if (!r.ok) {
       failed++
       console.log(line)
