@@ -1,0 +1,30 @@
+/**
+ * `core/log`: Kafka's partition log data, as plain functions over byte slices. So far: the record
+ * batch v2 codec (header, CRC-32C, records, control records, in-place offset/epoch rewrite);
+ * compression codecs are supplied by the caller.
+ */
+export { crc32c } from "./crc32c.ts"
+export { RecordBatchError } from "./errors.ts"
+export { readVarint, writeVarint, varintSize } from "./varint.ts"
+export {
+  Compression,
+  HEADER_BYTES,
+  LOG_OVERHEAD,
+  controlRecord,
+  crcMatches,
+  decodeRecords,
+  encodeBatch,
+  lastOffset,
+  readBatchHeader,
+  readControlRecord,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  type BatchHeader,
+  type BatchInput,
+  type Codec,
+  type Codecs,
+  type CompressionId,
+  type ControlType,
+  type KafkaRecord,
+  type RecordHeader,
+} from "./record-batch.ts"
