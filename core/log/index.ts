@@ -28,3 +28,4 @@ export {
   type KafkaRecord,
   type RecordHeader,
 } from "./record-batch.ts"
+export { PartitionLog, UNDEFINED, type BatchMeta, type EpochEnd, type EpochEntry } from "./partition-log.ts"
