@@ -175,8 +175,8 @@ export interface FaultyFsOptions {
   crashAt?: number
 }
 
-/** mulberry32: small deterministic PRNG, enough to pick crash outcomes. */
-function prng(seed: number): () => number {
+/** mulberry32: a small deterministic PRNG, enough to pick crash outcomes (tests use it too). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
@@ -403,7 +403,7 @@ export class FaultyFs implements FileSystem {
    */
   crash(mode: CrashMode = "lose-unsynced"): FaultyFs {
     this.crashed = true
-    const rand = typeof mode === "number" ? prng(mode) : undefined
+    const rand = typeof mode === "number" ? mulberry32(mode) : undefined
     const out = new FaultyFs()
     const inodes = new Map<Inode, Inode>()
 

@@ -2,17 +2,10 @@
 import { recoverDurable } from "../../core/consensus/durable.ts"
 import type { Durable, Persist, Snapshot, Txn } from "../../core/consensus/types.ts"
 import { makeZxid } from "../../core/consensus/zxid.ts"
+import { mulberry32 } from "../../adapters/disk/fs.ts"
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The deterministic PRNG of FaultyFs's crash model. */
+export const rng = mulberry32
 
 export function bytes(r: () => number, n: number): Uint8Array {
   const b = new Uint8Array(n)

@@ -1,5 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { mulberry32 } from "../../adapters/disk/fs.ts"
 import {
   assertLinearizable,
   check,
@@ -364,16 +365,7 @@ describe("recording and options", () => {
 // ---------------------------------------------------------------------------------------------
 
 /** A small deterministic PRNG for the non-property tests. */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const mulberry = mulberry32
 
 interface GenOptions {
   ops: number

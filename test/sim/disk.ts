@@ -141,6 +141,16 @@ export class SimDisk<R> {
     if (torn) this.counters.tornRecords++;
   }
 
+  /**
+   * A crash between a write and its fsync: `crash(prng)` with the writes buffered now, and
+   * whether the last of them survived intact (whether the step that wrote it happened at all).
+   */
+  crashBeforeSync(prng: Prng): boolean {
+    const before = this.durableRecords().length;
+    this.crash(prng);
+    return this.durableRecords().length > before && !this.hasTornTail();
+  }
+
   /** Process start: returns the intact records (up to the first torn one),
    *  truncating the log there. Requires that nothing is buffered, i.e. this is
    *  a fresh disk or one that crashed; a running node must not "recover". */

@@ -378,9 +378,7 @@ export function runCasSim(o: CasSimOptions): CasSimResult {
             // in this step happens (no delivery, no reply, no send).
             n.crashMidPersist = false
             crashesMidPersist++
-            const durableBefore = disk.durableRecords().length
-            disk.crash(crashPrng)
-            const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
+            const survived = disk.crashBeforeSync(crashPrng)
             if (survived && checkConsensus) {
               n.view = specNode(r.state, expand)
               observe(id, action, [])

@@ -192,9 +192,7 @@ export function runZabSim(o: ZabSimOptions): ZabSimResult {
           // Crash before the fsync: the record is lost, survives, or is torn; the step's sends
           // never happen. What the disk kept decides whether the step happened at all.
           n.crashMidPersist = false
-          const durableBefore = disk.durableRecords().length
-          disk.crash(crashPrng)
-          const survived = disk.durableRecords().length > durableBefore && !disk.hasTornTail()
+          const survived = disk.crashBeforeSync(crashPrng)
           if (survived) {
             n.view = specNode(r.state, expandHistory)
             observe(id, action, [])
