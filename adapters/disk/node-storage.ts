@@ -14,8 +14,8 @@
  * entries the base covers.
  */
 import * as path from "node:path"
-import type { Durable, Persist, Snapshot as Base, Txn } from "../../core/consensus/types.ts"
-import { recoverDurable } from "../../core/consensus/durable.ts"
+import type { Durable, Persist, Snapshot as Base } from "../../core/consensus/types.ts"
+import { applyPersistInPlace, durableBuffer, durableOf, persistError, recoverDurable, type DurableBuffer } from "../../core/consensus/durable.ts"
 import { ensureDir, nodeFs, type FileSystem } from "./fs.ts"
 import { decodePersist, durableToPersists, encodePersist } from "./persist-codec.ts"
 import { latestValidSnapshot, purgeSnapshots, readSnapshot, snapshotName, writeSnapshot, type Snapshot } from "./snapshots.ts"
@@ -92,12 +92,8 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a === b || (a.lengt
 const hex = (z: number): string => `0x${z.toString(16)}`
 
 export class NodeStorage {
-  /** The entries after `base` (all of them without one), as in `Durable.log`. */
-  private readonly log: Txn[]
-  private base: Base | undefined
-  private currentEpoch: number
-  private acceptedEpoch: number
-  private commitIndex: number
+  /** The durable state including buffered records, folded in place by the core's rules. */
+  private readonly d: DurableBuffer
   private pending: Uint8Array[] = []
   /**
    * Positions in the stream of records: how many have been written to the log file, and how
@@ -128,11 +124,7 @@ export class NodeStorage {
     pinned: Set<number>,
     baseMoved: boolean,
   ) {
-    this.log = [...d.log]
-    this.base = d.base
-    this.currentEpoch = d.currentEpoch
-    this.acceptedEpoch = d.acceptedEpoch
-    this.commitIndex = d.commitIndex
+    this.d = durableBuffer(d)
     this.compactBytes = compactBytes
     this.sizeAfterCompaction = 0
     this.pinned = pinned
@@ -204,8 +196,7 @@ export class NodeStorage {
    * later calls; copy it to keep it).
    */
   get durable(): Durable {
-    const { currentEpoch, acceptedEpoch, log, commitIndex } = this
-    return this.base === undefined ? { currentEpoch, acceptedEpoch, log, commitIndex } : { currentEpoch, acceptedEpoch, base: this.base, log, commitIndex }
+    return durableOf(this.d)
   }
 
   /** Bytes in the transaction log now (what `compact` compares with its threshold). */
@@ -238,53 +229,17 @@ export class NodeStorage {
    * nothing was buffered (treat it like a failed flush: reopen).
    */
   persist(p: Persist): void {
-    // The checks of recoverDurable, on positions only, so a rejected record changes nothing
-    // and an accepted one is applied in place (the log is not copied).
-    const start = this.base?.index ?? 0
-    let drop = 0 // entries leaving the front of `log` for the new base
-    if (p.base !== undefined) {
-      const b = p.base
-      if (b.index < start) {
-        // A base older than ours (a SNAP from a leader that compacted less): the entries between
-        // the two are not here, so the record must cut everything after its base.
-        if (p.truncateTo !== b.index)
-          throw new StorageError(`base at ${b.index} is older than the durable one (${start}) and the record does not truncate to it`)
-        drop = this.log.length
-      } else {
-        const off = b.index - start
-        drop = Math.min(off, this.log.length)
-        const continues = off <= this.log.length && (off === 0 ? this.base?.zxid === b.zxid : this.log[off - 1]!.zxid === b.zxid)
-        if (!continues && this.log.length > drop && p.truncateTo !== b.index)
-          throw new StorageError(`entries after the new base at ${b.index} (zxid ${hex(b.zxid)}) do not continue it`)
-      }
-    }
-    const first = p.base?.index ?? start
-    let keep = this.log.length - drop
-    if (p.truncateTo !== undefined) {
-      if (p.truncateTo > first + keep) throw new StorageError(`truncate to ${p.truncateTo} beyond the durable log (${first + keep})`)
-      if (!(p.truncateTo >= first)) throw new StorageError(`truncate to ${p.truncateTo} before the base (${first})`)
-      keep = p.truncateTo - first
-    }
-    let last = keep > 0 ? this.log[drop + keep - 1]!.zxid : (p.base ?? this.base)?.zxid ?? 0
-    for (const t of p.append ?? []) {
-      if (!(t.zxid > last)) throw new StorageError(`append out of order: zxid ${hex(t.zxid)} after ${hex(last)}`)
-      last = t.zxid
-    }
+    const why = persistError(this.d, p)
+    if (why !== undefined) throw new StorageError(why)
     const record = encodePersist(p)
     if (p.base !== undefined) this.storeBase(p.base)
 
     this.pending.push(record)
     if (p.base !== undefined) {
-      this.log.splice(0, drop)
-      this.base = p.base
       this.pinned.add(p.base.zxid)
       this.baseMovedSinceRewrite = true
     }
-    this.log.length = keep
-    for (const t of p.append ?? []) this.log.push(t)
-    this.currentEpoch = p.currentEpoch ?? this.currentEpoch
-    this.acceptedEpoch = p.acceptedEpoch ?? this.acceptedEpoch
-    this.commitIndex = Math.min(p.commitIndex ?? this.commitIndex, first + this.log.length)
+    applyPersistInPlace(this.d, p)
   }
 
   /** Makes the snapshot file of `b.zxid` hold exactly `b.data`, durably. */
@@ -350,7 +305,7 @@ export class NodeStorage {
     this.flush()
     const name = writeSnapshot(this.fs, this.dir, zxid, bytes)
     this.known = { zxid, bytes }
-    if (this.base?.zxid === zxid && !sameBytes(this.base.data, bytes)) this.base = { ...this.base, data: bytes }
+    if (this.d.base?.zxid === zxid && !sameBytes(this.d.base.data, bytes)) this.d.base = { ...this.d.base, data: bytes }
     return name
   }
 
@@ -387,7 +342,7 @@ export class NodeStorage {
     if (!force && !grown && !mostlyDead) return false
     this.txnLog.rewrite(durableToPersists(this.durable).map(encodePersist))
     this.sizeAfterCompaction = this.txnLog.sizeBytes
-    this.pinned = new Set(this.base === undefined ? [] : [this.base.zxid])
+    this.pinned = new Set(this.d.base === undefined ? [] : [this.d.base.zxid])
     this.baseMovedSinceRewrite = false
     return true
   }
@@ -398,7 +353,7 @@ export class NodeStorage {
    */
   private foldedBytes(): number {
     let n = 64
-    for (const t of this.log) n += t.data.length + 12
+    for (const t of this.d.log) n += t.data.length + 12
     return n
   }
 

@@ -4,7 +4,7 @@
  */
 export { start, step, type StepResult } from "./step.ts"
 export { makeConfig, defaultTiming, epochOwner, isQuorum, quorumSize, type Config } from "./config.ts"
-export { recoverDurable, applyPersist } from "./durable.ts"
+export { recoverDurable, applyPersist, applyPersistInPlace, persistError, durableBuffer, durableOf, type DurableBuffer } from "./durable.ts"
 export type { NodeState, LeaderState, LearnerTrack, ElectionState } from "./state.ts"
 export { Log } from "./log.ts"
 export {
