@@ -69,8 +69,8 @@ export interface ReplicaHooks {
 }
 
 export class Replica {
-  /** Replaced wholesale when a snapshot is installed: read it afresh, never keep it. */
-  tree: DataTree
+  /** Replaced wholesale when a snapshot is installed: callers read `tree` afresh, never keep it. */
+  private current: DataTree
   private core: NodeState
   private readonly storage: NodeStorage
   private readonly transport: PeerTransport
@@ -100,7 +100,7 @@ export class Replica {
     const rec = opened.recovery
     if (rec.truncatedBytes > 0) config.log(`recovery cut a torn tail of ${rec.truncatedBytes} bytes from ${rec.truncatedSegment}`)
     for (const s of rec.skippedSnapshots) config.log(`recovery skipped snapshot ${s.name}: ${s.why}`)
-    this.tree = opened.snapshot ? DataTree.deserialize(opened.snapshot.bytes) : DataTree.empty()
+    this.current = opened.snapshot ? DataTree.deserialize(opened.snapshot.bytes) : DataTree.empty()
     if (opened.snapshot) this.lastSnapshot = { zxid: opened.snapshot.zxid, bytes: opened.snapshot.bytes }
     const consensusConfig = makeConfig(config.id, config.voters, config.observers)
     const self = config.peers.find((p) => p.id === config.id)
@@ -138,6 +138,10 @@ export class Replica {
     if (this.ticker) clearInterval(this.ticker)
     await this.transport.close()
     this.storage.close()
+  }
+
+  get tree(): DataTree {
+    return this.current
   }
 
   get serving(): boolean {
@@ -321,7 +325,7 @@ export class Replica {
    */
   private install(zxid: number, data: Uint8Array): void {
     if (zxid <= this.tree.lastZxid) return // we already hold that state (or a later one)
-    this.tree = DataTree.deserialize(data)
+    this.current = DataTree.deserialize(data)
     if (this.tree.lastZxid !== zxid) throw new Error(`snapshot for zxid 0x${zxid.toString(16)} holds a tree at 0x${this.tree.lastZxid.toString(16)}`)
     if (this.tracker) this.tracker = SessionTracker.from(this.tree.sessions(), Date.now())
     this.config.log(`installed a snapshot at zxid 0x${zxid.toString(16)} (${data.length} bytes)`)
