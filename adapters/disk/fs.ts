@@ -26,6 +26,15 @@ export interface AppendHandle {
   close(): void
 }
 
+/** A file opened for positional reads (the fetch path: no whole-file reads). */
+export interface ReadHandle {
+  /** Up to `length` bytes at `position` (fewer at the end of the file). */
+  read(position: number, length: number): Uint8Array
+  /** The file's current length. */
+  size(): number
+  close(): void
+}
+
 export interface FileSystem {
   /** `mkdir -p`. A new directory's name is durable only after its parent is `fsyncDir`ed. */
   mkdir(dir: string): void
@@ -34,6 +43,10 @@ export interface FileSystem {
   exists(file: string): boolean
   /** The whole content. Throws if the file does not exist. */
   readFile(file: string): Uint8Array
+  /** Opens an existing `file` for positional reads. */
+  openRead(file: string): ReadHandle
+  /** The length of an existing file. */
+  size(file: string): number
   /** Creates `file` or replaces its content. Not durable until `fsync` (and `fsyncDir` if new). */
   writeFile(file: string, data: Uint8Array): void
   /** Opens `file` for appending, creating it (empty) if missing. */
@@ -62,6 +75,20 @@ export function ensureDir(fs: FileSystem, dir: string): void {
   for (const p of parents) fs.fsyncDir(p)
 }
 
+/**
+ * Replaces `dir/name` with `data` atomically and durably: written as `name.tmp`, fsynced, renamed
+ * over `name`, and the directory fsynced. A crash leaves the old content or the new, never a mix;
+ * a leftover `.tmp` is the reader's to delete.
+ */
+export function writeFileAtomic(fs: FileSystem, dir: string, name: string, data: Uint8Array): void {
+  const final = path.join(dir, name)
+  const tmp = `${final}.tmp`
+  fs.writeFile(tmp, data)
+  fs.fsync(tmp)
+  fs.rename(tmp, final)
+  fs.fsyncDir(dir)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The real file system
 
@@ -78,6 +105,28 @@ export const nodeFs: FileSystem = {
     const b = nfs.readFileSync(file)
     return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
   },
+  openRead: (file) => {
+    const fd = nfs.openSync(file, "r")
+    let open = true
+    return {
+      read: (position, length) => {
+        const out = Buffer.allocUnsafe(length)
+        let n = 0
+        while (n < length) {
+          const got = nfs.readSync(fd, out, n, length - n, position + n)
+          if (got === 0) break
+          n += got
+        }
+        return new Uint8Array(out.buffer, out.byteOffset, n)
+      },
+      size: () => nfs.fstatSync(fd).size,
+      close: () => {
+        if (open) nfs.closeSync(fd)
+        open = false
+      },
+    }
+  },
+  size: (file) => nfs.statSync(file).size,
   writeFile: (file, data) => {
     const fd = nfs.openSync(file, "w")
     try {
@@ -320,6 +369,24 @@ export class FaultyFs implements FileSystem {
   readFile(file: string): Uint8Array {
     this.checkAlive()
     return this.fileInode(file).current.slice()
+  }
+
+  openRead(file: string): ReadHandle {
+    this.checkAlive()
+    const inode = this.fileInode(file) // like a descriptor, it follows the inode across renames
+    return {
+      read: (position, length) => {
+        this.checkAlive()
+        return inode.current.slice(position, position + length)
+      },
+      size: () => inode.current.length,
+      close: () => {},
+    }
+  }
+
+  size(file: string): number {
+    this.checkAlive()
+    return this.fileInode(file).current.length
   }
 
   writeFile(file: string, data: Uint8Array): void {

@@ -11,7 +11,7 @@
  */
 import * as path from "node:path"
 import { crc32 } from "node:zlib"
-import type { FileSystem } from "./fs.ts"
+import { writeFileAtomic, type FileSystem } from "./fs.ts"
 
 export const SNAPSHOT_HEADER_BYTES = 32
 const MAGIC = [0x53, 0x51, 0x53, 0x4e] // "SQSN"
@@ -52,12 +52,7 @@ export function writeSnapshot(fs: FileSystem, dir: string, zxid: number, bytes: 
   v.setUint32(28, crc32(out.subarray(0, 28)))
   out.set(bytes, SNAPSHOT_HEADER_BYTES)
   const name = snapshotName(zxid)
-  const final = path.join(dir, name)
-  const tmp = `${final}.tmp`
-  fs.writeFile(tmp, out)
-  fs.fsync(tmp)
-  fs.rename(tmp, final)
-  fs.fsyncDir(dir)
+  writeFileAtomic(fs, dir, name, out)
   return name
 }
 

@@ -1,7 +1,8 @@
 /**
- * `core/log`: Kafka's partition log data, as plain functions over byte slices. So far: the record
- * batch v2 codec (header, CRC-32C, records, control records, in-place offset/epoch rewrite);
- * compression codecs are supplied by the caller.
+ * `core/log`: Kafka's partition log data, as plain functions over byte slices: the record batch
+ * v2 codec (header, CRC-32C, records, control records, in-place offset/epoch rewrite; compression
+ * codecs are supplied by the caller), the leader-epoch cache, the compaction rule, and
+ * `PartitionLog`, the in-memory model of a partition's offsets.
  */
 export { crc32c } from "./crc32c.ts"
 export { RecordBatchError } from "./errors.ts"
@@ -28,4 +29,16 @@ export {
   type KafkaRecord,
   type RecordHeader,
 } from "./record-batch.ts"
-export { PartitionLog, UNDEFINED, type BatchMeta, type EpochEnd, type EpochEntry } from "./partition-log.ts"
+export { PartitionLog, type BatchMeta } from "./partition-log.ts"
+export {
+  UNDEFINED,
+  assignEpoch,
+  endOffsetFor,
+  epochCacheProblem,
+  latestEpoch,
+  truncateEpochsFromEnd,
+  truncateEpochsFromStart,
+  type EpochEnd,
+  type EpochEntry,
+} from "./epoch-cache.ts"
+export { addToOffsetMap, cleanBatch, keyId, survives, type Cleaned, type CleanRule, type OffsetMap } from "./compaction.ts"

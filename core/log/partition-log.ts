@@ -8,7 +8,10 @@
  * where the previous ended. The epoch cache holds, for each leader epoch that wrote a batch, the
  * first offset it wrote, in increasing order of both.
  */
+import { assignEpoch, endOffsetFor, latestEpoch, truncateEpochsFromEnd, truncateEpochsFromStart, type EpochEnd, type EpochEntry } from "./epoch-cache.ts"
 import { RecordBatchError } from "./errors.ts"
+
+export { UNDEFINED, type EpochEnd, type EpochEntry } from "./epoch-cache.ts"
 
 /** What the log keeps of each batch. */
 export interface BatchMeta {
@@ -24,20 +27,6 @@ export interface BatchMeta {
   readonly transactional: boolean
   readonly control: boolean
 }
-
-export interface EpochEntry {
-  readonly epoch: number
-  readonly startOffset: number
-}
-
-/** Answer to OffsetsForLeaderEpoch: the end offset of `epoch` here, and the epoch that ends there. */
-export interface EpochEnd {
-  readonly epoch: number
-  readonly endOffset: number
-}
-
-/** Kafka's UNDEFINED_EPOCH / UNDEFINED_EPOCH_OFFSET. */
-export const UNDEFINED: EpochEnd = { epoch: -1, endOffset: -1 }
 
 export class PartitionLog {
   private constructor(
@@ -59,7 +48,7 @@ export class PartitionLog {
   }
 
   get latestEpoch(): number {
-    return this.epochs[this.epochs.length - 1]?.epoch ?? -1
+    return latestEpoch(this.epochs)
   }
 
   /**
@@ -71,7 +60,7 @@ export class PartitionLog {
     if (b.baseOffset !== this.logEndOffset) throw new RecordBatchError("corrupt", `batch at ${b.baseOffset}, the log ends at ${this.logEndOffset}`)
     if (b.lastOffset < b.baseOffset) throw new RecordBatchError("corrupt", `batch ends at ${b.lastOffset} before its base ${b.baseOffset}`)
     if (b.epoch < this.latestEpoch) throw new RecordBatchError("corrupt", `batch of epoch ${b.epoch} after epoch ${this.latestEpoch}`)
-    const epochs = b.epoch > this.latestEpoch ? [...this.epochs, { epoch: b.epoch, startOffset: b.baseOffset }] : this.epochs
+    const epochs = assignEpoch(this.epochs, b.epoch, b.baseOffset)
     return new PartitionLog(this.logStartOffset, this.highWatermark, [...this.batches, b], epochs, this.emptyEnd)
   }
 
@@ -93,7 +82,7 @@ export class PartitionLog {
     const keep = this.batches.filter((b) => b.baseOffset < offset)
     const last = keep[keep.length - 1]
     if (last !== undefined && last.lastOffset + 1 !== offset) throw new RangeError(`truncate to ${offset} inside the batch ${last.baseOffset}..${last.lastOffset}`)
-    const epochs = this.epochs.filter((e) => e.startOffset < offset)
+    const epochs = truncateEpochsFromEnd(this.epochs, offset)
     const emptyEnd = keep.length === 0 ? offset : this.emptyEnd
     return new PartitionLog(this.logStartOffset, Math.min(this.highWatermark, offset), keep, epochs, emptyEnd)
   }
@@ -107,9 +96,7 @@ export class PartitionLog {
     if (offset <= this.logStartOffset) return this
     if (offset > this.highWatermark) throw new RangeError(`log start ${offset} beyond the high watermark ${this.highWatermark}`)
     const batches = this.batches.filter((b) => b.lastOffset >= offset)
-    const inForce = this.epochs.filter((e) => e.startOffset <= offset).pop()
-    const later = this.epochs.filter((e) => e.startOffset > offset)
-    const epochs = inForce === undefined ? later : [{ epoch: inForce.epoch, startOffset: offset }, ...later]
+    const epochs = truncateEpochsFromStart(this.epochs, offset)
     return new PartitionLog(offset, this.highWatermark, batches, epochs, batches.length === 0 ? Math.max(this.logEndOffset, offset) : this.emptyEnd)
   }
 
@@ -119,14 +106,7 @@ export class PartitionLog {
    * that offset. UNDEFINED when every known epoch is newer (or the log has none).
    */
   endOffsetFor(epoch: number): EpochEnd {
-    let found: EpochEntry | undefined
-    let next: EpochEntry | undefined
-    for (const e of this.epochs) {
-      if (e.epoch <= epoch) found = e
-      else if (next === undefined) next = e
-    }
-    if (found === undefined) return UNDEFINED
-    return { epoch: found.epoch, endOffset: next === undefined ? this.logEndOffset : next.startOffset }
+    return endOffsetFor(this.epochs, epoch, this.logEndOffset)
   }
 
   /** The batch holding `offset`, if any (for fetch: reads start at that batch's bytes). */

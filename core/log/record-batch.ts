@@ -88,6 +88,13 @@ export interface BatchInput {
   readonly producerId?: number
   readonly producerEpoch?: number
   readonly baseSequence?: number
+  /**
+   * Defaults to the largest record offset delta. Larger when records were removed from the end
+   * of a batch (compaction keeps a batch's last offset, which producer state depends on).
+   */
+  readonly lastOffsetDelta?: number
+  /** Defaults to the largest record timestamp; a log-append-time batch keeps its own. */
+  readonly maxTimestamp?: number
   readonly records: readonly KafkaRecord[]
 }
 
@@ -279,8 +286,12 @@ export function encodeBatch(input: BatchInput, codecs: Codecs = {}): Uint8Array 
   }
   const out = new Uint8Array(HEADER_BYTES + body.length)
   const v = view(out)
-  const lastOffsetDelta = input.records.reduce((m, r) => Math.max(m, r.offsetDelta), 0)
-  const maxTimestamp = input.records.reduce((m, r) => Math.max(m, input.baseTimestamp + r.timestampDelta), input.records.length === 0 ? -1 : input.baseTimestamp)
+  const largestDelta = input.records.reduce((m, r) => Math.max(m, r.offsetDelta), 0)
+  const lastOffsetDelta = input.lastOffsetDelta ?? largestDelta
+  if (lastOffsetDelta < largestDelta) throw new RangeError(`last offset delta ${lastOffsetDelta} below a record's ${largestDelta}`)
+  const maxTimestamp =
+    input.maxTimestamp ??
+    input.records.reduce((m, r) => Math.max(m, input.baseTimestamp + r.timestampDelta), input.records.length === 0 ? -1 : input.baseTimestamp)
   v.setBigInt64(0, BigInt(input.baseOffset ?? 0))
   v.setInt32(8, out.length - LOG_OVERHEAD)
   v.setInt32(12, input.partitionLeaderEpoch ?? -1)
