@@ -544,10 +544,10 @@ export class PartitionStore {
   compact(now: number): CompactionStats {
     if (!compacts(this.config)) return { segmentsCleaned: 0, recordsRemoved: 0, batchesDropped: 0, bytesBefore: 0, bytesAfter: 0 }
     const end = Math.min(this.active.baseOffset, this._highWatermark, this._recoveryPoint)
-    const horizon = now - this.config.minCompactionLagMs
+    const lag = this.config.minCompactionLagMs
     const cleanable: Segment[] = []
     for (const seg of this.segments.slice(0, -1)) {
-      if (seg.nextOffset > end || seg.maxTimestamp > horizon) break
+      if (seg.nextOffset > end || (lag > 0 && seg.maxTimestamp > now - lag)) break
       cleanable.push(seg)
     }
     const stats = compactSegments(this.fs, this.dir, cleanable, this.codecs, now - this.config.deleteRetentionMs)
