@@ -28,8 +28,11 @@ export interface AppendHandle {
 
 /** A file opened for positional reads (the fetch path: no whole-file reads). */
 export interface ReadHandle {
-  /** Up to `length` bytes at `position` (fewer at the end of the file). */
-  read(position: number, length: number): Uint8Array
+  /**
+   * Up to `length` bytes at `position` (fewer at the end of the file), into `into` when given
+   * (at least `length` long: a hot path reuses its buffer instead of allocating one per read).
+   */
+  read(position: number, length: number, into?: Uint8Array): Uint8Array
   /** The file's current length. */
   size(): number
   close(): void
@@ -109,8 +112,8 @@ export const nodeFs: FileSystem = {
     const fd = nfs.openSync(file, "r")
     let open = true
     return {
-      read: (position, length) => {
-        const out = Buffer.allocUnsafe(length)
+      read: (position, length, into) => {
+        const out = into ?? Buffer.allocUnsafe(length)
         let n = 0
         while (n < length) {
           const got = nfs.readSync(fd, out, n, length - n, position + n)
@@ -375,9 +378,12 @@ export class FaultyFs implements FileSystem {
     this.checkAlive()
     const inode = this.fileInode(file) // like a descriptor, it follows the inode across renames
     return {
-      read: (position, length) => {
+      read: (position, length, into) => {
         this.checkAlive()
-        return inode.current.slice(position, position + length)
+        const bytes = inode.current.subarray(position, position + length)
+        if (into === undefined) return bytes.slice()
+        into.set(bytes)
+        return into.subarray(0, bytes.length)
       },
       size: () => inode.current.length,
       close: () => {},

@@ -111,9 +111,10 @@ function int64(v: DataView, at: number, what: string): number {
 
 /**
  * Reads the header of the batch at `at`. Throws `RecordBatchError`: `truncated` when the bytes
- * end inside the batch, `corrupt` for a length or magic no valid batch has. Does not check the CRC.
+ * end inside the batch (inside its header, with `wholeBatch` false: storage walking headers
+ * reads only those), `corrupt` for a length or magic no valid batch has. Does not check the CRC.
  */
-export function readBatchHeader(b: Uint8Array, at = 0): BatchHeader {
+export function readBatchHeader(b: Uint8Array, at = 0, wholeBatch = true): BatchHeader {
   if (b.length - at < HEADER_BYTES) throw new RecordBatchError("truncated", `${b.length - at} bytes left, a batch header takes ${HEADER_BYTES}`)
   const v = view(b)
   const batchLength = v.getInt32(at + 8)
@@ -121,7 +122,7 @@ export function readBatchHeader(b: Uint8Array, at = 0): BatchHeader {
   const magic = v.getInt8(at + 16)
   if (magic !== 2) throw new RecordBatchError("unsupported", `magic ${magic}: only record batch v2 is supported`)
   const sizeBytes = batchLength + LOG_OVERHEAD
-  if (b.length - at < sizeBytes) throw new RecordBatchError("truncated", `batch of ${sizeBytes} bytes, ${b.length - at} left`)
+  if (wholeBatch && b.length - at < sizeBytes) throw new RecordBatchError("truncated", `batch of ${sizeBytes} bytes, ${b.length - at} left`)
   const attributes = v.getInt16(at + 21)
   const compression = attributes & 7
   if (compression > 4) throw new RecordBatchError("corrupt", `compression codec ${compression}`)

@@ -27,6 +27,7 @@
  */
 import * as path from "node:path"
 import {
+  HEADER_BYTES,
   LOG_OVERHEAD,
   RecordBatchError,
   assignEpoch,
@@ -95,6 +96,8 @@ export interface LogSlice {
   /** Checked by `readSlice`: the segment must not have been rewritten since. */
   readonly segment: Segment
   readonly generation: number
+  /** The range's bytes, read with it. */
+  readonly bytes: Uint8Array
 }
 
 export interface ReadOptions {
@@ -104,6 +107,11 @@ export interface ReadOptions {
   readonly minOneBatch?: boolean
   /** Exclusive bound on batch base offsets: the high watermark for consumers. */
   readonly maxOffset?: number
+  /**
+   * Read into this buffer when it is large enough (the slice's bytes are then a view of it):
+   * a fetch path that reuses its buffer once the bytes are sent avoids an allocation per read.
+   */
+  readonly into?: Uint8Array
 }
 
 export class PartitionStore {
@@ -572,7 +580,8 @@ export class PartitionStore {
    * The batches from the one holding `offset`, as one byte range of a segment file: whole
    * batches, at most `maxBytes` (but at least one batch with `minOneBatch`, the default), base
    * offsets below `maxOffset` (default: the log end). An offset outside [log start, log end]
-   * throws `OffsetOutOfRangeError`; at the end, the slice is empty.
+   * throws `OffsetOutOfRangeError`; at the end, the slice is empty. The range is read with one
+   * positional read, and its bytes come with the slice.
    */
   read(offset: number, options: ReadOptions): LogSlice {
     if (offset < this._logStartOffset || offset > this.logEndOffset) throw new OffsetOutOfRangeError(offset, this._logStartOffset, this.logEndOffset)
@@ -582,26 +591,28 @@ export class PartitionStore {
       const seg = this.segments[i]!
       const at = seg.locate(offset)
       if (at === undefined) continue // `offset` falls in a gap after this segment's last batch
+      const want = Math.min(seg.size - at.position, minOne ? Math.max(options.maxBytes, at.header.sizeBytes) : options.maxBytes)
+      const into = options.into !== undefined && options.into.length >= want ? options.into : undefined
+      const buf = want > 0 ? seg.read(at.position, want, into) : new Uint8Array(0)
       let length = 0
       let next = at.header.baseOffset
-      seg.walk(at.position, (h) => {
-        if (h.baseOffset >= maxOffset) return false
-        if (length + h.sizeBytes > options.maxBytes && !(length === 0 && minOne)) return false
+      while (length + HEADER_BYTES <= buf.length) {
+        const h = readBatchHeader(buf, length, false)
+        if (h.baseOffset >= maxOffset || length + h.sizeBytes > buf.length) break
         length += h.sizeBytes
         next = lastOffset(h) + 1
-        return true
-      })
-      return { file: seg.logPath, position: at.position, length, firstOffset: at.header.baseOffset, nextOffset: length === 0 ? at.header.baseOffset : next, segment: seg, generation: seg.generation }
+      }
+      return { file: seg.logPath, position: at.position, length, firstOffset: at.header.baseOffset, nextOffset: length === 0 ? at.header.baseOffset : next, segment: seg, generation: seg.generation, bytes: buf.subarray(0, length) }
     }
     const seg = this.active
-    return { file: seg.logPath, position: seg.size, length: 0, firstOffset: this.logEndOffset, nextOffset: this.logEndOffset, segment: seg, generation: seg.generation }
+    return { file: seg.logPath, position: seg.size, length: 0, firstOffset: this.logEndOffset, nextOffset: this.logEndOffset, segment: seg, generation: seg.generation, bytes: new Uint8Array(0) }
   }
 
   /** The bytes of a slice, to send as they are. Throws if the segment changed since `read`. */
   readSlice(slice: LogSlice): Uint8Array {
-    if (slice.length === 0) return new Uint8Array(0)
+    if (slice.length === 0) return slice.bytes
     if (slice.segment.generation !== slice.generation || !this.segments.includes(slice.segment)) throw new Error(`stale slice of ${slice.file}: the segment was rewritten or deleted since it was read`)
-    return slice.segment.read(slice.position, slice.length)
+    return slice.bytes
   }
 
   /**

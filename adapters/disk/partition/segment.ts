@@ -169,9 +169,9 @@ export class Segment {
     this.syncedSize = this.size
   }
 
-  read(position: number, length: number): Uint8Array {
+  read(position: number, length: number, into?: Uint8Array): Uint8Array {
     this.reader ??= this.fs.openRead(this.logPath)
-    return this.reader.read(position, length)
+    return this.reader.read(position, length, into)
   }
 
   /** Scans the whole file (bookkeeping and index rebuilt from it); see `scanBatches`. */
@@ -233,16 +233,18 @@ export class Segment {
     return found
   }
 
-  /** Visits batch headers from `position` while `visit` returns true (no CRC check). */
-  walk(position: number, visit: (h: BatchHeader, position: number) => boolean): void {
+  /**
+   * Visits batch headers from `position` while `visit` returns true (no CRC check). Reads headers
+   * only, through a window of `windowBytes` (a lookup from an index entry scans at most
+   * index.interval.bytes; a caller about to read a range passes its size).
+   */
+  walk(position: number, visit: (h: BatchHeader, position: number) => boolean, windowBytes = 16 * 1024): void {
     this.reader ??= this.fs.openRead(this.logPath)
-    const win = new WindowReader(this.reader, 64 * 1024)
+    const win = new WindowReader(this.reader, windowBytes)
     for (let pos = position; pos < this.size; ) {
-      const head = win.get(pos, LOG_OVERHEAD)
-      const size = new DataView(head.buffer, head.byteOffset, head.byteLength).getInt32(8) + LOG_OVERHEAD
-      const h = readBatchHeader(win.get(pos, size))
+      const h = readBatchHeader(win.get(pos, HEADER_BYTES), 0, false)
       if (!visit(h, pos)) return
-      pos += size
+      pos += h.sizeBytes
     }
   }
 
