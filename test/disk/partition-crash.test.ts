@@ -16,7 +16,7 @@
 import { describe, expect, it } from "vitest"
 import { FaultyFs, SimulatedCrash, mulberry32, type CrashMode } from "../../adapters/disk/fs.ts"
 import { PartitionStore, parseLogConfig } from "../../adapters/disk/partition/index.ts"
-import { batch } from "./partition-helpers.ts"
+import { allRecords, batch } from "./partition-helpers.ts"
 
 const DIR = "/data/topic-0"
 const config = parseLogConfig({ "segment.bytes": "900", "index.interval.bytes": "200" })
@@ -141,5 +141,78 @@ describe("partition store crash consistency", () => {
     console.log(`partition crash test: ${total} crash points x ${modes.length} modes = ${recoveries} recoveries (${truncated} truncated a torn tail), ${nested} after crashing recovery itself`)
     expect(total).toBeGreaterThan(100)
     expect(truncated).toBeGreaterThan(10)
+  })
+})
+
+describe("partition store crash consistency: compaction", () => {
+  // A compacted topic: keyed records and tombstones; every flush commits, rolls and cleans, so
+  // each cleaning's rewrite-and-rename of segments is crashed at every one of its points too.
+  const keyed = parseLogConfig({ "segment.bytes": "700", "index.interval.bytes": "200", "cleanup.policy": "compact", "delete.retention.ms": "10" })
+  const M = 30
+  const r = mulberry32(5)
+  const rows = Array.from({ length: M }, () => ({ key: `k${Math.floor(r() * 4)}`, tombstone: r() < 0.2 }))
+  const cleanAfter = new Set([7, 14, 21, 29])
+  const DIR2 = "/data/compacted-0"
+
+  interface Rec {
+    offset: number
+    key: string | null
+    value: string | null
+    timestamp: number
+  }
+  interface P {
+    appended: Rec[]
+    /** Records that must survive: flushed, and the latest of their key as of the last clean. */
+    required: Rec[]
+  }
+
+  function cleanWorkload(fs: FaultyFs, p: P): void {
+    const { store } = PartitionStore.open(fs, DIR2, { config: keyed, now: 0 })
+    for (let i = 0; i < M; i++) {
+      const row = rows[i]!
+      const offset = store.logEndOffset
+      p.appended.push({ offset, key: row.key, value: row.tombstone ? null : `v${i}`, timestamp: 100 * i })
+      store.appendAsLeader(batch({ count: 1, timestamp: 100 * i, key: () => row.key, value: () => (row.tombstone ? null : `v${i}`) }), 0, 100 * i)
+      if (cleanAfter.has(i)) {
+        store.flush()
+        store.setHighWatermark(store.logEndOffset)
+        store.roll(100 * i)
+        // Everything flushed must stay, unless a later record of its key (or its age, for a
+        // tombstone older than delete.retention.ms) lets this cleaning remove it.
+        const latest = new Map(p.appended.map((x) => [x.key, x.offset]))
+        p.required = p.appended.filter((x) => latest.get(x.key) === x.offset && (x.value !== null || x.timestamp >= 100 * i - 10))
+        store.compact(100 * i)
+      }
+    }
+    store.close(100 * M)
+  }
+
+  it("a crash anywhere in a cleaning leaves the old segment or the new one, and loses nothing it should keep", () => {
+    const clean = new FaultyFs()
+    const done: P = { appended: [], required: [] }
+    cleanWorkload(clean, done)
+    const total = clean.points
+    let recoveries = 0
+    for (let k = 1; k <= total; k++) {
+      const fs = new FaultyFs({ crashAt: k })
+      const p: P = { appended: [], required: [] }
+      expect(() => cleanWorkload(fs, p)).toThrow(SimulatedCrash)
+      for (const mode of ["process", "lose-unsynced", 1, 2, 3] as CrashMode[]) {
+        const what = `crash at point ${k}/${total}, mode ${mode}`
+        let store: PartitionStore
+        try {
+          store = PartitionStore.open(fs.clone().crash(mode), DIR2, { config: keyed, now: 5000 }).store
+        } catch (e) {
+          throw new Error(`${what}: recovery threw: ${(e as Error).stack}`)
+        }
+        store.assertInvariants()
+        const got = allRecords(store)
+        for (const x of got) expect(p.appended.find((a) => a.offset === x.offset), `${what}: record ${x.offset} was never appended as such`).toEqual(x)
+        for (const x of p.required) expect(got.find((g) => g.offset === x.offset), `${what}: record ${x.offset} (${x.key}) lost`).toEqual(x)
+        recoveries++
+      }
+    }
+    console.log(`partition compaction crash test: ${total} crash points, ${recoveries} recoveries`)
+    expect(total).toBeGreaterThan(100)
   })
 })
