@@ -223,10 +223,16 @@ export class PartitionStore {
     let scanFrom = segments.length - 1
     while (scanFrom > 0 && segments[scanFrom]!.baseOffset > recoveryPoint) scanFrom--
     if (options.verifyAll) scanFrom = 0
+    // After a clean close the last segment has an index too, and the recovery point covers it:
+    // nothing needs scanning.
+    const tail = segments[segments.length - 1]!
+    if (scanFrom === segments.length - 1 && !options.verifyAll && tail.loadIndex() && tail.nextOffset <= recoveryPoint) scanFrom = segments.length
     let indexesRebuilt = 0
     let truncatedBytes = 0
     let truncatedBecause: string | undefined
-    epochs = truncateEpochsFromEnd(epochs, segments[scanFrom]!.baseOffset)
+    // The scanned batches rebuild the epoch cache from their start (the checkpoint, written
+    // before any batch of a new epoch, covers the rest).
+    if (scanFrom < segments.length) epochs = truncateEpochsFromEnd(epochs, segments[scanFrom]!.baseOffset)
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!
       const last = i === segments.length - 1
@@ -244,7 +250,7 @@ export class PartitionStore {
         break
       }
       if (i < scanFrom) {
-        if (seg.loadIndex()) continue
+        if (seg === tail || seg.loadIndex()) continue
         indexesRebuilt++
       }
       const fileSize = fs.size(seg.logPath)
@@ -443,7 +449,10 @@ export class PartitionStore {
     this.lastCheckpointAt = now
   }
 
-  /** Flushes, checkpoints, saves the active segment's index, and releases file handles. */
+  /**
+   * Flushes, checkpoints, saves the active segment's index (so the next open need not scan it),
+   * and releases file handles.
+   */
   close(now: number): void {
     this.flush()
     this.checkpoint(now)

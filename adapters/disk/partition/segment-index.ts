@@ -101,21 +101,6 @@ export class SegmentIndex {
     return this.baseOffset + (found < 0 ? 0 : this.timeOffsets[found]!)
   }
 
-  /** Forgets entries at or after `position` (the segment was truncated there). */
-  truncateAt(position: number): void {
-    let n = this.positions.length
-    while (n > 0 && this.positions[n - 1]! >= position) n--
-    const lastOffset = n === 0 ? -1 : this.offsets[n - 1]!
-    this.offsets.length = n
-    this.positions.length = n
-    let t = this.timeOffsets.length
-    while (t > 0 && this.timeOffsets[t - 1]! > lastOffset) t--
-    this.timestamps.length = t
-    this.timeOffsets.length = t
-    // Conservative: the next batch gets an entry; the max timestamp may be too high (harmless).
-    this.bytesSinceEntry = this.intervalBytes
-  }
-
   serialize(summary: SegmentSummary): Uint8Array {
     const n = this.offsets.length
     const t = this.timestamps.length
