@@ -32,7 +32,10 @@ export function assignEpoch(cache: readonly EpochEntry[], epoch: number, offset:
   const latest = cache[cache.length - 1]
   if (latest === undefined || epoch > latest.epoch) {
     if (latest !== undefined && offset < latest.startOffset) throw new RangeError(`epoch ${epoch} starting at ${offset}, before epoch ${latest.epoch}'s start ${latest.startOffset}`)
-    return [...cache, { epoch, startOffset: offset }]
+    // An epoch that starts where the latest did replaces it: that one holds no offset (it was
+    // moved up to an emptied log's start), as Kafka's cache drops entries at or past a new start.
+    const kept = latest !== undefined && latest.startOffset === offset ? cache.slice(0, -1) : cache
+    return [...kept, { epoch, startOffset: offset }]
   }
   if (epoch < latest.epoch) throw new RangeError(`batch of epoch ${epoch} after epoch ${latest.epoch}`)
   return cache
@@ -74,7 +77,7 @@ export function epochCacheProblem(cache: readonly EpochEntry[]): string | undefi
     const a = cache[i - 1]!
     const b = cache[i]!
     if (b.epoch <= a.epoch) return `epoch ${b.epoch} after ${a.epoch}`
-    if (b.startOffset < a.startOffset) return `epoch ${b.epoch} starts at ${b.startOffset}, before epoch ${a.epoch}'s ${a.startOffset}`
+    if (b.startOffset <= a.startOffset) return `epoch ${b.epoch} starts at ${b.startOffset}, not after epoch ${a.epoch}'s ${a.startOffset}`
   }
   return undefined
 }

@@ -59,6 +59,8 @@ class Append implements Cmd {
   check = () => true
   run(m: Model, r: Real): void {
     const epoch = Math.max(0, latest(m) + this.bump)
+    // A new epoch starting at an emptied log's start replaces the one kept there (Kafka's rule).
+    if (m.records.length === 0 && m.startEpoch !== undefined && epoch > m.startEpoch) m.startEpoch = undefined
     r.log = r.log.append(meta(m.end, this.count, epoch))
     for (let i = 0; i < this.count; i++) m.records.push({ offset: m.end + i, epoch, base: m.end })
     m.end += this.count
@@ -117,11 +119,13 @@ class AdvanceStart implements Cmd {
   toString = () => `AdvanceStart(${this.frac.toFixed(2)})`
 }
 
+// Fractions as integers: fc.double({ min: 0, max: 1 }) draws mostly values near 0.
+const fraction = fc.integer({ min: 0, max: 100 }).map((p) => p / 100)
 const commands = [
   fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 5 })).map(([b, c]) => new Append(b, c)),
-  fc.double({ min: 0, max: 1, noNaN: true }).map((f) => new SetHw(f)),
+  fraction.map((f) => new SetHw(f)),
   fc.nat().map((p) => new Truncate(p)),
-  fc.double({ min: 0, max: 1, noNaN: true }).map((f) => new AdvanceStart(f)),
+  fraction.map((f) => new AdvanceStart(f)),
 ]
 
 describe("PartitionLog against a per-offset model", () => {

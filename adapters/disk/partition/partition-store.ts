@@ -201,6 +201,10 @@ export class PartitionStore {
     let epochs: readonly EpochEntry[] = readEpochCheckpoint(fs, dir)
     let logStart = Math.max(ckpt?.logStartOffset ?? 0, bases[0] ?? 0)
     const recoveryPoint = ckpt?.recoveryPoint ?? 0
+    // The epoch in force at the log start: when no batch holds the log start (delete-records
+    // emptied the log, or it starts in a compacted gap) none re-derives it, and a follower may
+    // still ask for it.
+    const inForceAtStart = epochs.filter((e) => e.startOffset <= logStart).pop()
 
     // Segments wholly below the log start were being deleted when the process stopped.
     while (bases.length > 1 && bases[1]! <= logStart) {
@@ -256,7 +260,9 @@ export class PartitionStore {
       const fileSize = fs.size(seg.logPath)
       // A stale index means reading the whole segment anyway: check its CRCs on the way.
       const scan = seg.rescan(true, (h) => {
-        if (i >= scanFrom && h.partitionLeaderEpoch >= 0) {
+        // Batches wholly below the log start say nothing: the epoch in force there is the
+        // checkpoint's (moved up to the log start when the start advanced).
+        if (i >= scanFrom && h.partitionLeaderEpoch >= 0 && lastOffset(h) >= logStart) {
           if (h.partitionLeaderEpoch < (epochs[epochs.length - 1]?.epoch ?? -1))
             throw new CorruptLogError(`${seg.logPath}: batch at offset ${h.baseOffset} has leader epoch ${h.partitionLeaderEpoch}, after epoch ${epochs[epochs.length - 1]!.epoch}`)
           epochs = assignEpoch(epochs, h.partitionLeaderEpoch, h.baseOffset)
@@ -296,6 +302,11 @@ export class PartitionStore {
     const end = segments[segments.length - 1]!.nextOffset
     logStart = Math.min(logStart, end)
     epochs = truncateEpochsFromStart(truncateEpochsFromEnd(epochs, end), logStart)
+    const first = epochs[0]
+    if (inForceAtStart !== undefined && (first === undefined || first.startOffset > logStart)) {
+      if (first !== undefined && first.epoch === inForceAtStart.epoch) epochs = [{ epoch: first.epoch, startOffset: logStart }, ...epochs.slice(1)]
+      else if (first === undefined || inForceAtStart.epoch < first.epoch) epochs = [{ epoch: inForceAtStart.epoch, startOffset: logStart }, ...epochs]
+    }
     const hw = Math.min(Math.max(ckpt?.highWatermark ?? 0, logStart), end)
     const store = new PartitionStore(fs, dir, config, codecs, segments, epochs, logStart, hw, end, now, options.checkpointIntervalMs ?? 5000)
     store.assertInvariants()
