@@ -3,12 +3,15 @@
  * Options: --chaos MS, --liveness MS, --bug NAME (a bug-zoo flag), --compact MS (nodes compact their
  * logs every MS), --quiet.
  * `--cas` runs the znode compare-and-set linearizability simulator instead (test/sim/coord).
+ * `--replication` runs the ISR replication simulator (test/sim/replication), with `--bug NAME`
+ * (truncateToHwOnRestart, noKip279Min, undersizedIsrAck), `--unclean`, `--max-down N`.
  */
 import { bugNames, type BugName } from "../../core/consensus/index.ts"
 import { runZabSim, type ZabSimResult } from "./zab/cluster.ts"
 
 const args = process.argv.slice(2)
 if (args.includes("--cas")) process.exit((await import("./coord/cas-sim.ts")).casCli(args))
+if (args.includes("--replication")) process.exit((await import("./replication/cli.ts")).replicationCli(args))
 const opt = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined
