@@ -34,10 +34,10 @@ function currentLeader(v: ClusterView): ReplicaState | undefined {
 export function checkInvariants(v: ClusterView): Violation | undefined {
   const named = v.controller.leader === NONE ? undefined : v.replicas.get(v.controller.leader)
   for (const [offset, data] of v.acked) {
-    const e = named?.log[offset]
+    const e = named?.log.at(offset)
     if (named !== undefined && (e === undefined || !sameBytes(e.data, data)))
       return { name: "AckedWritesSurvive", message: `acked ${show(data)} at ${offset}: leader ${v.controller.leader} holds ${e === undefined ? "nothing" : show(e.data)} there` }
-    const copies = [...v.replicas.values()].filter((r) => r.durable > offset && r.log[offset] !== undefined && sameBytes(r.log[offset]!.data, data)).length
+    const copies = [...v.replicas.values()].filter((r) => r.durable > offset && r.log.at(offset) !== undefined && sameBytes(r.log.at(offset)!.data, data)).length
     if (copies < v.minIsr) return { name: "AckedOnMinIsr", message: `acked ${show(data)} at ${offset} is durable on ${copies} replicas, min.insync.replicas is ${v.minIsr}` }
   }
   const rs = [...v.replicas.values()]
@@ -46,13 +46,13 @@ export function checkInvariants(v: ClusterView): Violation | undefined {
       if (a.config.id >= b.config.id) continue
       const upTo = Math.min(a.hw, b.hw)
       for (let i = 0; i < upTo; i++)
-        if (!sameEntry(a.log[i], b.log[i])) return { name: "LogsAgreeBelowHW", message: `replicas ${a.config.id} and ${b.config.id} differ at ${i}, below their high watermarks ${a.hw} and ${b.hw}` }
+        if (!sameEntry(a.log.at(i), b.log.at(i))) return { name: "LogsAgreeBelowHW", message: `replicas ${a.config.id} and ${b.config.id} differ at ${i}, below their high watermarks ${a.hw} and ${b.hw}` }
     }
   const leader = currentLeader(v)
   if (leader !== undefined)
     for (const r of rs)
       for (let i = 0; i < r.hw; i++)
-        if (!sameEntry(leader.log[i], r.log[i])) return { name: "LeaderHasCommitted", message: `leader ${leader.config.id} lacks replica ${r.config.id}'s record ${i} (its high watermark is ${r.hw})` }
+        if (!sameEntry(leader.log.at(i), r.log.at(i))) return { name: "LeaderHasCommitted", message: `leader ${leader.config.id} lacks replica ${r.config.id}'s record ${i} (its high watermark is ${r.hw})` }
   for (const l of rs) {
     if (l.role !== "Leader") continue
     for (const m of maximalIsr(l)) {

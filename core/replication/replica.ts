@@ -10,6 +10,7 @@
  * in a `Persist` must be durable before the step's other outputs go out.
  */
 import { assignEpoch, endOffsetFor, truncateEpochsFromEnd, type EpochEntry } from "../log/epoch-cache.ts"
+import { EntryLog } from "./entry-log.ts"
 import { CONTROLLER, NONE, type Acks, type Durable, type Entry, type Input, type Message, type Output, type PartitionState, type ProduceError, type ReplicaId } from "./types.ts"
 
 export interface ReplicaConfig {
@@ -63,7 +64,7 @@ export interface ReplicaState {
   readonly leaderEpoch: number
   readonly isr: readonly ReplicaId[]
   readonly partitionEpoch: number
-  readonly log: readonly Entry[]
+  readonly log: EntryLog
   /** Derived from `log` (first offset of each epoch), kept in step with it. */
   readonly epochs: readonly EpochEntry[]
   readonly durable: number
@@ -117,7 +118,7 @@ function initial(config: ReplicaConfig, durable: Durable, now: number): ReplicaS
     leaderEpoch: durable.leaderEpoch,
     isr: [],
     partitionEpoch: -1,
-    log: durable.log,
+    log: EntryLog.of(durable.log),
     epochs: deriveEpochs(durable.log),
     durable: durable.log.length,
     hw: Math.min(durable.hw, durable.log.length),
@@ -138,7 +139,7 @@ function initial(config: ReplicaConfig, durable: Durable, now: number): ReplicaS
 
 type Draft = { -readonly [K in keyof ReplicaState]: ReplicaState[K] }
 
-export const lastEpoch = (s: Pick<ReplicaState, "log">): number => s.log[s.log.length - 1]?.epoch ?? -1
+export const lastEpoch = (s: Pick<ReplicaState, "log">): number => s.log.last?.epoch ?? -1
 const union = (a: readonly ReplicaId[], b: readonly ReplicaId[] = []): ReplicaId[] => [...new Set([...a, ...b])].sort((x, y) => x - y)
 
 export function step(s: ReplicaState, input: Input): StepResult {
@@ -230,7 +231,7 @@ function onProduce(d: Draft, out: Output[], requestId: number, data: Uint8Array,
   if (acks === -1 && d.isr.length < d.config.minIsr && !d.config.bugs?.undersizedIsrAck) return void out.push({ _tag: "ProduceResult", requestId, error: "NOT_ENOUGH_REPLICAS" })
   const entry: Entry = { epoch: d.leaderEpoch, data }
   const offset = d.log.length
-  d.log = [...d.log, entry]
+  d.log = d.log.append([entry])
   d.epochs = assignEpoch(d.epochs, entry.epoch, offset)
   out.push({ _tag: "Persist", append: [entry] })
   if (acks !== 0) d.waiting = [...d.waiting, { requestId, offset, acks }]
@@ -353,7 +354,7 @@ function onFetchResponse(d: Draft, out: Output[], from: ReplicaId, m: Extract<Me
   }
   if (m.records.length > 0) {
     const from0 = d.log.length
-    d.log = [...d.log, ...m.records]
+    d.log = d.log.append(m.records)
     m.records.forEach((e, i) => (d.epochs = assignEpoch(d.epochs, e.epoch, from0 + i)))
     out.push({ _tag: "Persist", append: m.records })
     d.nextFetchAt = d.now
@@ -364,7 +365,7 @@ function onFetchResponse(d: Draft, out: Output[], from: ReplicaId, m: Extract<Me
 
 function truncate(d: Draft, out: Output[], to: number): void {
   if (to >= d.log.length) return
-  d.log = d.log.slice(0, to)
+  d.log = d.log.truncate(to)
   d.epochs = truncateEpochsFromEnd(d.epochs, to)
   d.durable = Math.min(d.durable, to)
   d.hw = Math.min(d.hw, to)
