@@ -382,7 +382,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
     const final = views.get(ctrl.partition.leader)!
     finalLogLength = final.log.length
     const seen = new Map<string, number>()
-    final.log.forEach((e, i) => {
+    final.log.toArray().forEach((e, i) => {
       const v = dec.decode(e.data)
       const other = seen.get(v)
       if (other !== undefined) throw new Violation("NoDuplicates", `${v} is at offsets ${other} and ${i}`)
