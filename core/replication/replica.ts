@@ -259,7 +259,7 @@ function onFetch(d: Draft, out: Output[], from: ReplicaId, m: Extract<Message, {
   d.lastFetch = new Map(d.lastFetch).set(from, { at: d.now, logEnd: d.log.length })
   advanceHw(d, out)
   completeWaiting(d, out)
-  maybeExpandIsr(d, out)
+  maybeExpandIsr(d, out, from)
 }
 
 /** The end offset of `r` as this leader knows it: its own durable end, a follower's last fetch. */
@@ -302,10 +302,10 @@ function proposeIsr(d: Draft, out: Output[], isr: readonly ReplicaId[]): void {
   out.push({ _tag: "Send", to: 0, message: { _tag: "AlterPartition", leaderEpoch: d.leaderEpoch, isr: d.pendingIsr, partitionEpoch: d.partitionEpoch } })
 }
 
-function maybeExpandIsr(d: Draft, out: Output[]): void {
-  if (d.role !== "Leader" || d.pendingIsr !== undefined) return
-  const ready = d.config.replicas.filter((r) => !d.isr.includes(r) && endOf(d, r) >= d.hw && endOf(d, r) >= d.leaderStart)
-  if (ready.length > 0) proposeIsr(d, out, union(d.isr, [ready[0]!]))
+/** On a fetch from `f` (as Kafka does: a follower that stopped fetching never rejoins). */
+function maybeExpandIsr(d: Draft, out: Output[], f: ReplicaId): void {
+  if (d.role !== "Leader" || d.pendingIsr !== undefined || d.isr.includes(f)) return
+  if (endOf(d, f) >= d.hw && endOf(d, f) >= d.leaderStart) proposeIsr(d, out, union(d.isr, [f]))
 }
 
 function onTick(d: Draft, out: Output[]): void {
@@ -315,8 +315,7 @@ function onTick(d: Draft, out: Output[]): void {
       return
     }
     const lagging = d.isr.filter((r) => r !== d.config.id && d.now - (d.caughtUpAt.get(r) ?? d.now) > d.config.lagTimeMaxMs)
-    if (lagging.length > 0) return proposeIsr(d, out, d.isr.filter((r) => !lagging.includes(r)))
-    maybeExpandIsr(d, out)
+    if (lagging.length > 0) proposeIsr(d, out, d.isr.filter((r) => !lagging.includes(r)))
   } else if (d.role === "Follower") {
     if (d.fetchInFlight && d.now - d.fetchSentAt >= d.config.fetchTimeoutMs) d.fetchInFlight = false
     maybeFetch(d, out)
