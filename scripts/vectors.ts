@@ -5,7 +5,9 @@
  */
 import { writeFileSync } from "node:fs"
 import path from "node:path"
+import { runReplicationSim } from "../test/sim/replication/cluster.ts"
 import { runZabSim } from "../test/sim/zab/cluster.ts"
+import { encodeReplicationVectors } from "../test/vectors/replication-vectors.ts"
 import { encodeVectors } from "../test/vectors/vectors.ts"
 
 const out = path.resolve(import.meta.dirname, "../test/vectors/zab")
@@ -26,4 +28,25 @@ for (const seed of [11, 23, 42]) {
   const name = path.join(out, `seed-${c.seed}.json`)
   writeFileSync(name, JSON.stringify(file) + "\n")
   console.log(`${name}: ${r.vectors!.length} calls, ${r.committed} committed, ${r.crashes} crashes`)
+}
+
+// The replication core (test/vectors/replication): a partition on 3 brokers and the controller.
+const replicationOut = path.resolve(import.meta.dirname, "../test/vectors/replication")
+for (const [seed, maxDown] of [[7, 1], [1007, 2]] as const) {
+  const r = runReplicationSim({ seed, maxDown, chaosMs: 1_500, livenessMs: 3_000, vectors: true })
+  if (!r.ok) throw new Error(`replication seed ${seed} failed: ${r.violation!.message}`)
+  const kinds = [...new Set(r.faults.map((f) => f.kind))].join(", ") || "none"
+  const { minIsr, lagTimeMaxMs, fetchBackoffMs, fetchTimeoutMs, alterResendMs, maxFetchRecords } = r.replicaConfig
+  const file = encodeReplicationVectors({
+    format: "sequent.replication.vectors/1",
+    description: `3 replicas + controller, simulator seed ${seed}, up to ${maxDown} down: faults (${kinds}), ${r.crashes} crash(es), ${r.leaderChanges} leader change(s), ${r.ackedAll} acks=all writes acknowledged, then healed`,
+    seed,
+    replicas: [...r.replicaConfig.replicas],
+    unclean: false,
+    config: { minIsr, lagTimeMaxMs, fetchBackoffMs, fetchTimeoutMs, alterResendMs, maxFetchRecords },
+    events: r.vectors!,
+  })
+  const name = path.join(replicationOut, `seed-${seed}.json`)
+  writeFileSync(name, JSON.stringify(file) + "\n")
+  console.log(`${name}: ${r.vectors!.length} calls, ${r.leaderChanges} leader changes, ${r.crashes} crashes`)
 }

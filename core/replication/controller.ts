@@ -4,7 +4,7 @@
  * in the coordination service and changes only by compare-and-set; it elects leaders from the ISR
  * when brokers go, applies the leader's AlterPartition requests, and announces every state.
  */
-import { NONE, type Message, type PartitionState, type ReplicaId } from "./types.ts"
+import { NONE, type ControllerInput, type ControllerSend, type PartitionState, type ReplicaId } from "./types.ts"
 
 export interface ControllerConfig {
   readonly replicas: readonly ReplicaId[]
@@ -17,19 +17,6 @@ export interface ControllerState {
   readonly partition: PartitionState
   /** Brokers with a live session. */
   readonly live: readonly ReplicaId[]
-}
-
-export type ControllerInput =
-  | { readonly _tag: "BrokerDown"; readonly id: ReplicaId }
-  | { readonly _tag: "BrokerUp"; readonly id: ReplicaId }
-  | { readonly _tag: "Receive"; readonly from: ReplicaId; readonly message: Message }
-  /** Announce the state again to every live replica (announcements can be lost). */
-  | { readonly _tag: "Resend" }
-
-export interface ControllerSend {
-  readonly _tag: "Send"
-  readonly to: ReplicaId
-  readonly message: Message
 }
 
 export interface ControllerStep {

@@ -6,5 +6,5 @@
 export * from "./types.ts"
 export { EntryLog } from "./entry-log.ts"
 export { start, step, lastEpoch, maximalIsr, defaultReplicaTimings, type ReplicaConfig, type ReplicaState, type ReplicationBugs, type Role, type StepResult } from "./replica.ts"
-export { startController, controllerStep, type ControllerConfig, type ControllerInput, type ControllerState, type ControllerStep, type ControllerSend } from "./controller.ts"
+export { startController, controllerStep, type ControllerConfig, type ControllerState, type ControllerStep } from "./controller.ts"
 export { checkInvariants, type ClusterView, type InvariantName, type Violation } from "./invariants.ts"

@@ -83,6 +83,19 @@ export const Output = Schema.Union(
 )
 export type Output = typeof Output.Type
 
+export const ControllerInput = Schema.Union(
+  /** A broker's session expired (it crashed, or was cut off long enough). */
+  Schema.TaggedStruct("BrokerDown", { id: Id }),
+  Schema.TaggedStruct("BrokerUp", { id: Id }),
+  Schema.TaggedStruct("Receive", { from: Id, message: Message }),
+  /** Announce the state again to every live replica (announcements can be lost). */
+  Schema.TaggedStruct("Resend", {}),
+)
+export type ControllerInput = typeof ControllerInput.Type
+
+export const ControllerSend = Schema.TaggedStruct("Send", { to: Id, message: Message })
+export type ControllerSend = typeof ControllerSend.Type
+
 /** What a replica finds on disk after a restart. */
 export const Durable = Schema.Struct({ log: Schema.Array(Entry), leaderEpoch: Epoch, hw: Offset })
 export type Durable = typeof Durable.Type

@@ -25,6 +25,7 @@ import {
   step,
   type Acks,
   type ControllerInput,
+  type ControllerSend,
   type ControllerState,
   type ControllerStep,
   type Durable,
@@ -63,7 +64,16 @@ export interface ReplicationSimOptions {
   readonly unclean?: boolean
   /** Keep every step's states, for trace validation. */
   readonly record?: boolean
+  /** Record every core call (start/step, input, outputs) as conformance vectors. */
+  readonly vectors?: boolean
 }
+
+/** One call of the replication core, as test/vectors/replication records it. */
+export type ReplicationVectorEvent =
+  | { readonly actor: number; readonly call: "start"; readonly durable: Durable; readonly now: number; readonly outputs: readonly Output[] }
+  | { readonly actor: number; readonly call: "step"; readonly input: Input; readonly outputs: readonly Output[] }
+  | { readonly actor: 0; readonly call: "controllerStart"; readonly outputs: readonly ControllerSend[] }
+  | { readonly actor: 0; readonly call: "controllerStep"; readonly input: ControllerInput; readonly outputs: readonly ControllerSend[] }
 
 type Ctrl = Extract<ControllerInput, { _tag: "BrokerDown" | "BrokerUp" }>
 
@@ -94,6 +104,9 @@ export interface ReplicationSimResult {
   readonly faults: readonly FaultEvent[]
   readonly trace?: readonly ReplicationTraceStep[]
   readonly initial?: ReplicationTraceStep
+  readonly vectors?: readonly ReplicationVectorEvent[]
+  /** The replica configuration every replica of the run had (vectors need it). */
+  readonly replicaConfig: Omit<ReplicaConfig, "id">
 }
 
 type Ev =
@@ -173,6 +186,12 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
   const results = new Map<string, number>()
   const requests = new Map<number, { value: string; acks: Acks }>()
   const trace: ReplicationTraceStep[] = []
+  const vectors: ReplicationVectorEvent[] = []
+  const control = (input: ControllerInput): ControllerStep => {
+    const r = controllerStep(ctrl, input)
+    if (o.vectors) vectors.push({ actor: 0, call: "controllerStep", input, outputs: r.outputs })
+    return r
+  }
   let initial: ReplicationTraceStep | undefined
   let lastSent: { from: number; to: number; message: Message }[] = []
 
@@ -237,14 +256,19 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
   function feed(id: number, input: Input, action: string): void {
     const s = states.get(id)
     if (s === undefined) return
-    execute(id, step(s, input), action)
+    const r = step(s, input)
+    if (o.vectors) vectors.push({ actor: id, call: "step", input, outputs: r.outputs })
+    execute(id, r, action)
   }
 
   function boot(id: number): void {
     const disk = disks.get(id)!
     const durable = fold(disk.recover())
     incarnation.set(id, incarnation.get(id)! + 1)
-    execute(id, start(config(id), durable, clocks.get(id)!.local(now)), "Restart")
+    const at = clocks.get(id)!.local(now)
+    const r = start(config(id), durable, at)
+    if (o.vectors) vectors.push({ actor: id, call: "start", durable, now: at, outputs: r.outputs })
+    execute(id, r, "Restart")
     q.push(clocks.get(id)!.globalAfter(now, tickMs), { kind: "tick", node: id, incarnation: incarnation.get(id)! })
     q.push(now + syncPrng.range(2, 20), { kind: "sync", node: id, incarnation: incarnation.get(id)! })
   }
@@ -279,7 +303,9 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
   ctrl = startController({ replicas: ids, unclean: o.unclean ?? false }).state
   initial = snapshot(CONTROLLER, "Init")
   for (const id of ids) boot(id)
-  applyController(startController({ replicas: ids, unclean: o.unclean ?? false }), "ControllerStart")
+  const started = startController({ replicas: ids, unclean: o.unclean ?? false })
+  if (o.vectors) vectors.push({ actor: 0, call: "controllerStart", outputs: started.outputs })
+  applyController(started, "ControllerStart")
   for (const f of faults) q.push(f.at, { kind: "fault", f })
   q.push(chaosMs, { kind: "phase" })
   q.push(produceEveryMs, { kind: "produce" })
@@ -298,7 +324,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
         case "deliver": {
           if (!net.deliver(e.d)) break
           const input: Input = { _tag: "Receive", from: e.d.from, message: e.d.msg }
-          if (e.d.to === CONTROLLER) applyController(controllerStep(ctrl, { _tag: "Receive", from: e.d.from, message: e.d.msg }), `Controller${e.d.msg._tag}`)
+          if (e.d.to === CONTROLLER) applyController(control({ _tag: "Receive", from: e.d.from, message: e.d.msg }), `Controller${e.d.msg._tag}`)
           else feed(e.d.to, input, `Receive${e.d.msg._tag}`)
           break
         }
@@ -322,11 +348,11 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
             q.push(now + 50, { kind: "ctrl", input: e.input })
             break
           }
-          applyController(controllerStep(ctrl, e.input), `Controller${e.input._tag}`)
+          applyController(control(e.input), `Controller${e.input._tag}`)
           break
         }
         case "resend":
-          applyController(controllerStep(ctrl, { _tag: "Resend" }), "ControllerResend")
+          applyController(control({ _tag: "Resend" }), "ControllerResend")
           q.push(now + 200, { kind: "resend" })
           break
         case "produce":
@@ -409,5 +435,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
     results: Object.fromEntries(results),
     faults,
     ...(o.record ? { trace, ...(initial ? { initial } : {}) } : {}),
+    ...(o.vectors ? { vectors } : {}),
+    replicaConfig: (({ id: _, ...rest }) => rest)(config(1)),
   }
 }
