@@ -35,15 +35,17 @@ const announce = (s: ControllerState, to: readonly ReplicaId[]): ControllerSend[
   to.map((r) => ({ _tag: "Send", to: r, message: { _tag: "LeaderAndIsr", state: s.partition } }))
 
 /**
- * The leader among `isr` after `gone` left: the first live ISR member in replica order, or with
- * unclean election any live replica (the ISR becomes just it), or none (offline, ISR kept).
+ * After the leader `gone` left: the first live member of the rest of the ISR (in id order), the
+ * ISR losing `gone`; or with unclean election any live replica, the ISR becoming just it; or no
+ * leader, the ISR kept, so that only a replica holding every committed record may lead again.
  */
-function elect(s: ControllerState, live: readonly ReplicaId[]): PartitionState {
+function electAfter(s: ControllerState, gone: ReplicaId, live: readonly ReplicaId[]): PartitionState {
   const p = s.partition
-  const inIsr = s.config.replicas.filter((r) => p.isr.includes(r) && live.includes(r))
   const next = { leaderEpoch: p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 }
-  if (inIsr.length > 0) return { ...next, leader: inIsr[0]!, isr: inIsr }
-  const anyLive = s.config.replicas.find((r) => live.includes(r))
+  const rest = p.isr.filter((r) => r !== gone)
+  const cand = rest.filter((r) => live.includes(r)).sort((a, b) => a - b)
+  if (cand.length > 0) return { ...next, leader: cand[0]!, isr: rest }
+  const anyLive = [...live].sort((a, b) => a - b)[0]
   if (s.config.unclean && anyLive !== undefined) return { ...next, leader: anyLive, isr: [anyLive] }
   return { ...next, leader: NONE, isr: p.isr }
 }
@@ -55,7 +57,7 @@ export function controllerStep(s: ControllerState, input: ControllerInput): Cont
       if (!s.live.includes(input.id)) return { state: s, outputs: [] }
       const live = s.live.filter((r) => r !== input.id)
       let partition = p
-      if (p.leader === input.id) partition = elect(s, live)
+      if (p.leader === input.id) partition = electAfter(s, input.id, live)
       else if (p.isr.includes(input.id) && p.isr.length > 1) partition = { ...p, isr: p.isr.filter((r) => r !== input.id), partitionEpoch: p.partitionEpoch + 1 }
       const state = { ...s, live, partition }
       return { state, outputs: partition === p ? [] : announce(state, live) }
@@ -63,9 +65,11 @@ export function controllerStep(s: ControllerState, input: ControllerInput): Cont
     case "BrokerUp": {
       if (s.live.includes(input.id)) return { state: s, outputs: [] }
       const live = [...s.live, input.id].sort((a, b) => a - b)
-      // An offline partition takes back its last ISR member; a leader that restarted before its
-      // session expired leads again only in a new epoch (it may have lost unsynced records).
-      const partition = p.leader === NONE || p.leader === input.id ? elect(s, live) : p
+      // An offline partition takes back a returning ISR member, in a new epoch. (A broker
+      // registers only once its old session expired, so a leader that restarted has already
+      // been replaced or set offline by then: it never leads again in an epoch it knew.)
+      const back = p.leader === NONE && p.isr.includes(input.id)
+      const partition = back ? { ...p, leader: input.id, leaderEpoch: p.leaderEpoch + 1, partitionEpoch: p.partitionEpoch + 1 } : p
       const state = { ...s, live, partition }
       return { state, outputs: announce(state, partition === p ? [input.id] : live) }
     }
