@@ -239,7 +239,7 @@ function onProduce(d: Draft, out: Output[], requestId: number, data: Uint8Array,
 
 function onFetch(d: Draft, out: Output[], from: ReplicaId, m: Extract<Message, { _tag: "Fetch" }>): void {
   const reply = (r: Partial<Extract<Message, { _tag: "FetchResponse" }>>): void =>
-    void out.push({ _tag: "Send", to: from, message: { _tag: "FetchResponse", leaderEpoch: d.leaderEpoch, fetchOffset: m.fetchOffset, records: [], hw: d.hw, ...r } })
+    void out.push({ _tag: "Send", to: from, message: { _tag: "FetchResponse", leaderEpoch: d.leaderEpoch, fetchOffset: m.fetchOffset, lastFetchedEpoch: m.lastFetchedEpoch, records: [], hw: d.hw, ...r } })
   if (m.leaderEpoch < d.leaderEpoch) return reply({ error: "FENCED_LEADER_EPOCH" })
   if (m.leaderEpoch > d.leaderEpoch) return reply({ error: "UNKNOWN_LEADER_EPOCH" })
   if (d.role !== "Leader") return // restarted, not leading in its old epoch: the follower times out
@@ -325,17 +325,19 @@ function onTick(d: Draft, out: Output[]): void {
 // ---------------------------------------------------------------------------------------------
 // Follower
 
+/** The last epoch a fetch from here carries now. */
+const fetchEpoch = (d: Draft): number => (d.config.bugs?.noKip279Min && d.truncatedOnce ? -1 : lastEpoch(d))
+
 function maybeFetch(d: Draft, out: Output[]): void {
   if (d.role !== "Follower" || d.leader === NONE || d.fetchInFlight || d.durable !== d.log.length || d.now < d.nextFetchAt) return
   d.fetchInFlight = true
   d.fetchSentAt = d.now
-  const lastFetchedEpoch = d.config.bugs?.noKip279Min && d.truncatedOnce ? -1 : lastEpoch(d)
-  out.push({ _tag: "Send", to: d.leader, message: { _tag: "Fetch", fetchOffset: d.log.length, lastFetchedEpoch, leaderEpoch: d.leaderEpoch } })
+  out.push({ _tag: "Send", to: d.leader, message: { _tag: "Fetch", fetchOffset: d.log.length, lastFetchedEpoch: fetchEpoch(d), leaderEpoch: d.leaderEpoch } })
 }
 
 function onFetchResponse(d: Draft, out: Output[], from: ReplicaId, m: Extract<Message, { _tag: "FetchResponse" }>): void {
   // Only the answer to the fetch in flight counts; a late or duplicated one is stale.
-  if (d.role !== "Follower" || from !== d.leader || !d.fetchInFlight || m.fetchOffset !== d.log.length) return
+  if (d.role !== "Follower" || from !== d.leader || !d.fetchInFlight || m.fetchOffset !== d.log.length || m.lastFetchedEpoch !== fetchEpoch(d)) return
   d.fetchInFlight = false
   if (m.error !== undefined) {
     d.nextFetchAt = d.now + d.config.fetchBackoffMs // our epoch or theirs is stale: the controller will tell

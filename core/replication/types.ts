@@ -33,9 +33,17 @@ export const Message = Schema.Union(
   Schema.TaggedStruct("LeaderAndIsr", { state: PartitionState }),
   /** Follower -> leader: "I hold everything below fetchOffset; my last record is of lastFetchedEpoch". */
   Schema.TaggedStruct("Fetch", { fetchOffset: Offset, lastFetchedEpoch: Epoch, leaderEpoch: Epoch }),
+  /**
+   * Echoes the fetch it answers (leaderEpoch, fetchOffset, lastFetchedEpoch): a follower takes only
+   * the answer to the fetch it would send now (TLC found why the last epoch matters too: a delayed
+   * or duplicated Diverging answer to an earlier fetch from the same offset, when the follower's
+   * log still diverged, would truncate the log it has since caught up, under records the leader
+   * already counts it for).
+   */
   Schema.TaggedStruct("FetchResponse", {
     leaderEpoch: Epoch,
     fetchOffset: Offset,
+    lastFetchedEpoch: Epoch,
     error: Schema.optional(Schema.Literal("FENCED_LEADER_EPOCH", "UNKNOWN_LEADER_EPOCH")),
     /** KIP-320: the follower's log diverges; it truncates as PROTOCOL.md says, then fetches again. */
     diverging: Schema.optional(Schema.Struct({ epoch: Epoch, endOffset: Schema.Number })),
