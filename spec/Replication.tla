@@ -47,7 +47,9 @@ CONSTANTS
     Unclean,    \* unclean.leader.election.enable
     None        \* "no leader"
 
-ASSUME ReplicaAssumption == Replica \subseteq Nat /\ Replica /= {}
+\* Replica ids are only compared for equality: numbers (trace validation)
+\* or model values (model checking, with symmetry).
+ASSUME ReplicaAssumption == IsFiniteSet(Replica) /\ Replica /= {}
 ASSUME ParamAssumption ==
     /\ MaxEpoch \in Nat
     /\ MinIsr \in Nat \ {0}
@@ -96,6 +98,13 @@ TruncationPoint(lg, divEpoch, divEnd) == Min(divEnd, EndOffsetFor(lg, divEpoch).
 \* divergence check of its first fetches truncates what must go. Never
 \* "truncate to the HW": the HW checkpoint may lag behind committed records.
 RestartLog(lg, h) == lg
+
+\* The follower takes a FetchResponse m only as the answer to the fetch it
+\* has in flight: besides leader and epoch, m echoes the fetchOffset and
+\* the lastFetchedEpoch the follower would send now (see HandleFetchResponse).
+AnswersFetch(m, lg) ==
+    /\ m.fetchOffset = Len(lg)
+    /\ m.lastFetchedEpoch = LastEpoch(lg)
 
 \* acks=all is answered only while the ISR has at least MinIsr members.
 EnoughIsr(isr) == Cardinality(isr) >= MinIsr
@@ -160,12 +169,13 @@ Send(S) == msgs' = msgs \cup S
 Announce(c) == Send({LeaderAndIsr(r, c) : r \in Replica})
 
 -----------------------------------------------------------------------------
-(* The partition is created with every replica in the ISR and the lowest  *)
-(* id leading epoch 1. Replicas start Offline (not yet told their role),   *)
-(* with repEpoch 0, so the first LeaderAndIsr is news to all of them.      *)
+(* The partition is created with every replica in the ISR and one of them *)
+(* leading epoch 1. Replicas start Offline (not yet told their role), with *)
+(* repEpoch 0, so the first LeaderAndIsr is news to all of them.           *)
 Init ==
-    /\ ctrl = [leader |-> MinOf(Replica), leaderEpoch |-> 1, isr |-> Replica,
-               partitionEpoch |-> 1]
+    /\ \E l \in Replica :
+          ctrl = [leader |-> l, leaderEpoch |-> 1, isr |-> Replica,
+                  partitionEpoch |-> 1]
     /\ live = Replica
     /\ log = [r \in Replica |-> << >>]
     /\ durable = [r \in Replica |-> 0]
@@ -187,16 +197,20 @@ Init ==
 (* Controller.                                                             *)
 
 \* The partition states BrokerDown(r) may lead to (one, except for the
-\* choice of an unclean leader).
+\* choice of the new leader).
 StatesAfterDown(r) ==
     LET c    == ctrl
         up   == live \ {r}
         cand == (c.isr \ {r}) \cap up
     IN  IF c.leader = r
           THEN IF cand /= {}
-                 \* the first live member of the rest of the ISR, in id order
-                 THEN {[leader |-> MinOf(cand), leaderEpoch |-> c.leaderEpoch + 1,
-                        isr |-> c.isr \ {r}, partitionEpoch |-> c.partitionEpoch + 1]}
+                 \* a live member of the rest of the ISR (PROTOCOL.md: the
+                 \* first in id order, one of these choices; safety must not
+                 \* depend on which, and leaving it open makes the replicas
+                 \* interchangeable for TLC's symmetry reduction)
+                 THEN {[leader |-> n, leaderEpoch |-> c.leaderEpoch + 1,
+                        isr |-> c.isr \ {r}, partitionEpoch |-> c.partitionEpoch + 1]
+                       : n \in cand}
                ELSE IF Unclean /\ up /= {}
                  \* unclean.leader.election.enable: any live replica
                  THEN {[leader |-> u, leaderEpoch |-> c.leaderEpoch + 1,
@@ -417,8 +431,7 @@ HandleFetchResponse(f, m) ==
     /\ fetching[f]
     /\ m.src = repLeader[f]
     /\ m.epoch = repEpoch[f]
-    /\ m.fetchOffset = Len(log[f])
-    /\ m.lastFetchedEpoch = LastEpoch(log[f])
+    /\ AnswersFetch(m, log[f])
     /\ fetching' = [fetching EXCEPT ![f] = FALSE]
     /\ IF m.diverging
          THEN LET n == TruncationPoint(log[f], m.divEpoch, m.divEnd)
@@ -484,20 +497,33 @@ ResendAlterPartition(l) ==
     /\ UNCHANGED <<ctrlVars, replicaVars, acked, produced>>
 
 -----------------------------------------------------------------------------
-(* Crash. The disk keeps the durable prefix; the HW checkpoint comes back *)
-(* as min(hw, durable) (a stale checkpoint is only lower). The replica is *)
+(* Crash. The disk keeps at least the durable prefix, and possibly more  *)
+(* (the OS may have flushed some of the tail on its own); the HW           *)
+(* checkpoint comes back no higher than what survived, and possibly lower *)
+(* (it is written now and then, not at every HW move). The replica is     *)
 (* Offline until it accepts a LeaderAndIsr. (An Offline replica has       *)
 (* nothing volatile left to lose: crashing it again is a stuttering step.)*)
 Crash(r) ==
     /\ role[r] /= "Offline"
-    /\ log' = [log EXCEPT ![r] = Prefix(@, durable[r])]
-    /\ hw' = [hw EXCEPT ![r] = Min(@, durable[r])]
+    /\ \E n \in durable[r]..Len(log[r]) :
+          /\ log' = [log EXCEPT ![r] = Prefix(@, n)]
+          /\ durable' = [durable EXCEPT ![r] = n]
+          /\ \E h \in 0..Min(hw[r], n) : hw' = [hw EXCEPT ![r] = h]
     /\ role' = [role EXCEPT ![r] = "Offline"]
     /\ fetching' = [fetching EXCEPT ![r] = FALSE]
     /\ pendingIsr' = [pendingIsr EXCEPT ![r] = {}]
-    /\ UNCHANGED <<ctrlVars, durable, repEpoch, repLeader, repIsr,
-                   repPartitionEpoch, leaderStart, followerEnd, msgs,
-                   acked, produced>>
+    /\ UNCHANGED <<ctrlVars, repEpoch, repLeader, repIsr, repPartitionEpoch,
+                   leaderStart, followerEnd, msgs, acked, produced>>
+
+\* A follower gives up its fetch: no answer came in time, or an error
+\* answer did (a fetch to a replica that no longer leads that epoch, which
+\* the spec does not model). It may then fetch again, from where it is.
+FetchAbandoned(f) ==
+    /\ fetching[f]
+    /\ fetching' = [fetching EXCEPT ![f] = FALSE]
+    /\ UNCHANGED <<ctrlVars, log, durable, hw, role, repEpoch, repLeader, repIsr,
+                   repPartitionEpoch, pendingIsr, leaderStart, followerEnd,
+                   msgs, acked, produced>>
 
 -----------------------------------------------------------------------------
 \* Receiving a message: only its addressee (or the controller) acts on it.
@@ -517,6 +543,7 @@ Next ==
           \/ SendFetch(r)
           \/ AdvanceHW(r)
           \/ ResendAlterPartition(r)
+          \/ FetchAbandoned(r)
           \/ Crash(r)
     \/ \E l, f \in Replica : ShrinkIsr(l, f) \/ ExpandIsr(l, f)
 
@@ -611,35 +638,94 @@ OneLeaderPerEpoch ==
         (r1 /= r2 /\ role[r1] = "Leader" /\ role[r2] = "Leader")
             => repEpoch[r1] /= repEpoch[r2]
 
+\* Not in PROTOCOL.md's table: a progress condition stated as a safety
+\* one. Every Diverging answer the follower may take now shortens its log,
+\* so that repeated fetches converge on the leader's log (KIP-279). Since
+\* every fetch carries its last epoch, a follower truncating too little
+\* loses no data: its next fetch diverges again, for ever (a livelock,
+\* which none of the invariants above can see).
+DivergenceMakesProgress ==
+    \A m \in msgs :
+        LET f == m.dst
+        IN  (/\ m.type = "FetchResponse" /\ m.diverging
+             /\ role[f] = "Follower" /\ fetching[f]
+             /\ m.src = repLeader[f] /\ m.epoch = repEpoch[f]
+             /\ AnswersFetch(m, log[f]))
+            => TruncationPoint(log[f], m.divEpoch, m.divEnd) < Len(log[f])
+
 -----------------------------------------------------------------------------
 (* Model checking only (Replication.cfg, Replication.deep.cfg; never trace *)
 (* validation).                                                            *)
 
-\* Value is a set of interchangeable model values. (Replicas are not: the
-\* controller elects in id order.)
-Symm == Permutations(Value)
+\* Replica and Value are sets of interchangeable model values (nothing in
+\* the specification orders replicas: see StatesAfterDown). TLC composes no
+\* permutations itself, so the group is spelled out.
+Symm == {p @@ q : p \in Permutations(Replica), q \in Permutations(Value)}
 
-\* Bounds: leader epochs up to MaxEpoch, and partition epochs up to
-\* MaxEpoch + ExtraIsrChanges (each leader change bumps both, so this
-\* bounds the ISR changes, which could otherwise go on for ever).
-ExtraIsrChanges == 2
+\* Initial state: epoch 1 established, every replica has taken the first
+\* LeaderAndIsr (Init has them all Offline, yet to take it). A replica
+\* that takes it late behaves like one that is slow afterwards, which the
+\* model has anyway; starting here saves the interleavings of the three
+\* first deliveries with everything else.
+ModelInit ==
+    \E l \in Replica :
+       /\ ctrl = [leader |-> l, leaderEpoch |-> 1, isr |-> Replica,
+                  partitionEpoch |-> 1]
+       /\ live = Replica
+       /\ log = [r \in Replica |-> << >>]
+       /\ durable = [r \in Replica |-> 0]
+       /\ hw = [r \in Replica |-> 0]
+       /\ role = [r \in Replica |-> IF r = l THEN "Leader" ELSE "Follower"]
+       /\ repEpoch = [r \in Replica |-> 1]
+       /\ repLeader = [r \in Replica |-> l]
+       /\ repIsr = [r \in Replica |-> Replica]
+       /\ repPartitionEpoch = [r \in Replica |-> 1]
+       /\ pendingIsr = [r \in Replica |-> {}]
+       /\ leaderStart = [r \in Replica |-> 0]
+       /\ followerEnd = [r \in Replica |-> [f \in Replica |-> 0]]
+       /\ fetching = [r \in Replica |-> FALSE]
+       /\ msgs = {LeaderAndIsr(r, ctrl) : r \in Replica}
+       /\ acked = {}
+       /\ produced = {}
 
-StateConstraint ==
-    /\ ctrl.leaderEpoch <= MaxEpoch
-    /\ ctrl.partitionEpoch <= MaxEpoch + ExtraIsrChanges
+ModelSpec == ModelInit /\ [][Next]_vars
 
-\* Action constraint: a crash that loses nothing (durable = Len(log)) is
-\* left out. Its only effects are role "Offline", no fetch in flight and
-\* no pending ISR change, and it reaches nothing the replica could not
-\* reach by doing nothing: an idle replica keeps its log (the HW is already
-\* at most the durable end), takes the next LeaderAndIsr the same way
-\* (RestartLog keeps the log), and a restarted follower's first fetch is
-\* the one it had in flight. Leaving it in costs a factor of several in
-\* states. (It is not used for the spec mutants: one of them changes what
-\* a restart does.)
+\* Bounds: leader epochs up to MaxEpoch; partition epochs up to MaxEpoch +
+\* ExtraIsrChanges (each leader change bumps both, so this bounds the ISR
+\* changes, which could otherwise go on for ever); at most MaxFetchTraffic
+\* live Fetch and FetchResponse messages at once (the network's capacity:
+\* without it, every follower's stale fetches and their answers, each
+\* answered with whatever the leader had then, multiply the states far
+\* beyond what TLC can explore). LiveMsg is defined below.
+ExtraIsrChanges == 1
+MaxFetchTraffic == 3
+
+\* Action constraint: a crash that loses nothing of the log is left out.
+\* When the log was all durable, its only effects are role "Offline", no
+\* fetch in flight and no pending ISR change, and it reaches nothing the
+\* replica could not reach by doing nothing: an idle replica keeps its log
+\* (the HW is already at most the durable end), takes the next
+\* LeaderAndIsr the same way (RestartLog keeps the log), and a restarted
+\* follower's first fetch is the one it had in flight. When the OS had
+\* flushed the undurable tail anyway, the crash is a Persist followed by
+\* such a crash. Leaving them in costs a factor of several in states. (The
+\* argument fails for the TruncateToHw mutant, whose restart does change
+\* the log; TLC catches that mutant with the constraint on all the same.)
 LossyCrashOnly ==
     \A r \in Replica :
-        (role[r] /= "Offline" /\ role'[r] = "Offline") => durable[r] < Len(log[r])
+        (role[r] /= "Offline" /\ role'[r] = "Offline") => Len(log'[r]) < Len(log[r])
+
+\* Action constraint: a crash brings back the newest HW checkpoint it may
+\* (min(hw, what survived)); an older one is left out. Lowering a
+\* replica's HW changes no enabled step: the HW gates acknowledgements and
+\* ISR expansion only above leaderStart, where a new leader's HW is not
+\* yet (it never exceeds the log it had when it took over), and AdvanceHW
+\* sets the same value from any lower start; followers overwrite theirs
+\* from the next answer. So a lower HW only weakens the HW invariants.
+\* (Nor this one for TruncateToHw, which reads the HW at restart.)
+NewestCheckpoint ==
+    \A r \in Replica :
+        (role[r] /= "Offline" /\ role'[r] = "Offline") => hw'[r] = Min(hw[r], Len(log'[r]))
 
 \* Action constraint: steps that only make progress are taken as soon as
 \* they are enabled, before anything else happens.
@@ -673,6 +759,8 @@ Eager ==
               \/ AdvanceHW(r)
               \/ \E i \in 0..(Len(log[r]) - 1) : AckAll(r, i)
 
+ModelAction == LossyCrashOnly /\ NewestCheckpoint /\ Eager
+
 \* Dead messages: a message is live if receiving it may still change a
 \* variable of the view. The conditions are conservative, and rest on
 \* these facts of the protocol:
@@ -692,8 +780,11 @@ Eager ==
 \* its answers stay live.
 \* (Offset o of a response matches the follower's log if its prefix of
 \* length o ends with the response's lastFetchedEpoch.)
-PrefixMatches(f, o, lfe) ==
-    o <= Len(log[f]) => LastEpoch(Prefix(log[f], o)) = lfe
+ResponseMayMatch(m) ==
+    LET f == m.dst
+        o == m.fetchOffset
+    IN  /\ o <= Len(log[f]) => LastEpoch(Prefix(log[f], o)) = m.lastFetchedEpoch
+        /\ IF m.diverging THEN o <= Len(log[f]) ELSE o >= durable[f]
 
 LiveMsg(m) ==
     CASE m.type = "LeaderAndIsr" ->
@@ -721,12 +812,17 @@ LiveMsg(m) ==
       [] m.type = "FetchResponse" ->
             /\ repEpoch[m.dst] = m.epoch
             /\ role[m.dst] /= "Leader"
-            /\ PrefixMatches(m.dst, m.fetchOffset, m.lastFetchedEpoch)
-            /\ IF m.diverging THEN m.fetchOffset <= Len(log[m.dst])
-                              ELSE m.fetchOffset >= durable[m.dst]
+            /\ ResponseMayMatch(m)
       [] m.type = "AlterPartition" ->
             /\ m.leaderEpoch = ctrl.leaderEpoch
             /\ m.partitionEpoch = ctrl.partitionEpoch
+
+FetchTraffic == {m \in msgs : m.type \in {"Fetch", "FetchResponse"} /\ LiveMsg(m)}
+
+StateConstraint ==
+    /\ ctrl.leaderEpoch <= MaxEpoch
+    /\ ctrl.partitionEpoch <= MaxEpoch + ExtraIsrChanges
+    /\ Cardinality(FetchTraffic) <= MaxFetchTraffic
 
 \* A diverging answer's hw is never read.
 Canonical(m) ==

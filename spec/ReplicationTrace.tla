@@ -72,49 +72,6 @@ IsRecordNext(rec) ==
                 /\ followerEnd'[r] = rec.followerEnd[r]
     /\ rec.sent \subseteq msgs'
 
-\* Implementation moves Replication.tla does not spell out yet (safe by the
-\* same arguments; to be folded into the spec and model-checked there):
-\*   - a follower gives up a fetch (no answer in time, or an error answer,
-\*     which the spec does not model), so it may fetch again;
-\*   - a restarted replica rejoins, as a follower, the leader epoch it knew:
-\*     following is safe in an old epoch (only leading is not, PROTOCOL.md);
-\*   - a crash keeps more than the replica knew was durable (the OS had
-\*     flushed it) and brings back an older HW checkpoint.
-FetchAbandoned(f) ==
-    /\ fetching[f]
-    /\ fetching' = [fetching EXCEPT ![f] = FALSE]
-    /\ UNCHANGED <<ctrlVars, log, durable, hw, role, repEpoch, repLeader, repIsr,
-                   repPartitionEpoch, pendingIsr, leaderStart, followerEnd,
-                   msgs, acked, produced>>
-
-RejoinAsFollower(r, m) ==
-    /\ m.type = "LeaderAndIsr"
-    /\ m.dst = r
-    /\ role[r] = "Offline"
-    /\ m.leaderEpoch = repEpoch[r]
-    /\ m.leader /= r
-    /\ role' = [role EXCEPT ![r] = "Follower"]
-    /\ repLeader' = [repLeader EXCEPT ![r] = m.leader]
-    /\ repIsr' = [repIsr EXCEPT ![r] = m.isr]
-    /\ repPartitionEpoch' = [repPartitionEpoch EXCEPT ![r] = m.partitionEpoch]
-    /\ pendingIsr' = [pendingIsr EXCEPT ![r] = {}]
-    /\ fetching' = [fetching EXCEPT ![r] = FALSE]
-    /\ UNCHANGED <<ctrlVars, log, durable, hw, repEpoch, leaderStart, followerEnd,
-                   msgs, acked, produced>>
-
-CrashKeeping(r) ==
-    /\ role[r] /= "Offline"
-    /\ \E n \in durable[r]..Len(log[r]), h \in 0..Len(log[r]) :
-          /\ h <= Min(hw[r], n)
-          /\ log' = [log EXCEPT ![r] = Prefix(@, n)]
-          /\ durable' = [durable EXCEPT ![r] = n]
-          /\ hw' = [hw EXCEPT ![r] = h]
-    /\ role' = [role EXCEPT ![r] = "Offline"]
-    /\ fetching' = [fetching EXCEPT ![r] = FALSE]
-    /\ pendingIsr' = [pendingIsr EXCEPT ![r] = {}]
-    /\ UNCHANGED <<ctrlVars, repEpoch, repLeader, repIsr, repPartitionEpoch,
-                   leaderStart, followerEnd, msgs, acked, produced>>
-
 \* The acknowledgement the implementation makes next in this step: it
 \* answers waiting writes in offset order, so only the lowest offset the
 \* record acknowledges and the spec has not yet is tried (all orders would
@@ -134,7 +91,6 @@ Followups(a, rec) ==
 Allowed(rec) ==
     LET a == rec.actor IN
     CASE rec.kind = "ReceiveLeaderAndIsr" -> \/ ReceiveLeaderAndIsr(a, rec.msg)
-                                             \/ RejoinAsFollower(a, rec.msg)
                                              \/ Followups(a, rec)
       [] rec.kind = "ReceiveFetch"        -> \/ HandleFetch(a, rec.msg) \/ Followups(a, rec)
       [] rec.kind = "ReceiveFetchResponse" -> \/ HandleFetchResponse(a, rec.msg)
@@ -146,7 +102,7 @@ Allowed(rec) ==
                                              \/ ResendAlterPartition(a)
                                              \/ FetchAbandoned(a)
                                              \/ Followups(a, rec)
-      [] rec.kind = "Crash"               -> CrashKeeping(a)
+      [] rec.kind = "Crash"               -> Crash(a)
       [] rec.kind = "ControllerBrokerDown" -> CtrlBrokerDown(rec.arg)
       [] rec.kind = "ControllerBrokerUp"   -> CtrlBrokerUp(rec.arg)
       [] rec.kind = "ControllerAlterPartition" -> CtrlAlterPartition(rec.msg)
