@@ -18,5 +18,5 @@ describe("TLA+ specs", () => {
       expect(r.passed, `${r.config}: ${r.result.verdict}\n${r.result.violatedInvariant ?? ""}\n${r.result.counterexample ?? ""}`).toBe(true)
       expect(r.result.distinctStates ?? 0).toBeGreaterThan(1000)
     }
-  }, 900_000)
+  }, 1_500_000)
 })
