@@ -86,6 +86,12 @@ export class Writer {
   private view = new DataView(this.buf.buffer)
   length = 0
 
+  /** Room for n bytes first (it may replace the view), then the write at their offset. */
+  private put(n: number, set: (view: DataView, at: number) => void): void {
+    const at = this.room(n)
+    set(this.view, at)
+  }
+
   private room(n: number): number {
     if (this.length + n > this.buf.length) {
       const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n))
@@ -99,32 +105,25 @@ export class Writer {
   }
 
   int8(v: number): void {
-    const at = this.room(1)
-    this.view.setInt8(at, v)
+    this.put(1, (d, at) => d.setInt8(at, v))
   }
   int16(v: number): void {
-    const at = this.room(2)
-    this.view.setInt16(at, v)
+    this.put(2, (d, at) => d.setInt16(at, v))
   }
   uint16(v: number): void {
-    const at = this.room(2)
-    this.view.setUint16(at, v)
+    this.put(2, (d, at) => d.setUint16(at, v))
   }
   int32(v: number): void {
-    const at = this.room(4)
-    this.view.setInt32(at, v)
+    this.put(4, (d, at) => d.setInt32(at, v))
   }
   uint32(v: number): void {
-    const at = this.room(4)
-    this.view.setUint32(at, v)
+    this.put(4, (d, at) => d.setUint32(at, v))
   }
   int64(v: bigint): void {
-    const at = this.room(8)
-    this.view.setBigInt64(at, v)
+    this.put(8, (d, at) => d.setBigInt64(at, v))
   }
   float64(v: number): void {
-    const at = this.room(8)
-    this.view.setFloat64(at, v)
+    this.put(8, (d, at) => d.setFloat64(at, v))
   }
   bool(v: boolean): void {
     this.int8(v ? 1 : 0)
@@ -136,12 +135,11 @@ export class Writer {
   uvarint(v: number): void {
     let x = v >>> 0
     while (x >= 0x80) {
-      const at = this.room(1)
-      this.view.setUint8(at, (x & 0x7f) | 0x80)
+      const b = (x & 0x7f) | 0x80
+      this.put(1, (d, at) => d.setUint8(at, b))
       x >>>= 7
     }
-    const at = this.room(1)
-    this.view.setUint8(at, x)
+    this.put(1, (d, at) => d.setUint8(at, x))
   }
 
   /** Writes an int32 to patch later (a frame's size). */
