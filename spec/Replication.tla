@@ -654,7 +654,7 @@ DivergenceMakesProgress ==
             => TruncationPoint(log[f], m.divEpoch, m.divEnd) < Len(log[f])
 
 -----------------------------------------------------------------------------
-(* Model checking only (Replication.cfg, Replication.deep.cfg; never trace *)
+(* Model checking only (Replication.cfg and the spec mutants; never trace *)
 (* validation).                                                            *)
 
 \* Replica and Value are sets of interchangeable model values (nothing in
