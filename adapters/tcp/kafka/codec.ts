@@ -46,22 +46,40 @@ export class Reader {
     return this.end - this.offset
   }
 
-  private need(n: number, what: string): number {
-    if (n < 0 || this.offset + n > this.end) throw new KafkaDecodeError(`${what}: needs ${n} bytes at offset ${this.offset}, ${this.remaining} left`)
+  /** `what` names the value for the error message; a function, so the name is built only then. */
+  private need(n: number, what: string | (() => string)): number {
+    if (n < 0 || this.offset + n > this.end)
+      throw new KafkaDecodeError(`${typeof what === "string" ? what : what()}: needs ${n} bytes at offset ${this.offset}, ${this.remaining} left`)
     const at = this.offset
     this.offset += n
     return at
   }
 
-  int8 = () => this.view.getInt8(this.need(1, "int8"))
-  int16 = () => this.view.getInt16(this.need(2, "int16"))
-  uint16 = () => this.view.getUint16(this.need(2, "uint16"))
-  int32 = () => this.view.getInt32(this.need(4, "int32"))
-  uint32 = () => this.view.getUint32(this.need(4, "uint32"))
-  int64 = () => this.view.getBigInt64(this.need(8, "int64"))
-  float64 = () => this.view.getFloat64(this.need(8, "float64"))
-  bool = () => this.int8() !== 0
-  raw(n: number, what: string): Uint8Array {
+  int8(): number {
+    return this.view.getInt8(this.need(1, "int8"))
+  }
+  int16(): number {
+    return this.view.getInt16(this.need(2, "int16"))
+  }
+  uint16(): number {
+    return this.view.getUint16(this.need(2, "uint16"))
+  }
+  int32(): number {
+    return this.view.getInt32(this.need(4, "int32"))
+  }
+  uint32(): number {
+    return this.view.getUint32(this.need(4, "uint32"))
+  }
+  int64(): bigint {
+    return this.view.getBigInt64(this.need(8, "int64"))
+  }
+  float64(): number {
+    return this.view.getFloat64(this.need(8, "float64"))
+  }
+  bool(): boolean {
+    return this.int8() !== 0
+  }
+  raw(n: number, what: string | (() => string)): Uint8Array {
     const at = this.need(n, what)
     return this.bytes.subarray(at, at + n)
   }
@@ -221,8 +239,7 @@ function readLength(r: Reader, compact: boolean, int16: boolean): number {
 }
 
 function readPrimitive(r: Reader, t: PrimitiveType, f: FieldSpec, ctx: Ctx, compact: boolean): unknown {
-  const nullable = inRange(f.nullableVersions, ctx.version)
-  const where = `${ctx.path}.${f.name}`
+  const where = () => `${ctx.path}.${f.name}` // for errors only: not built per field on the hot path
   switch (t) {
     case "bool":
       return r.bool()
@@ -247,8 +264,8 @@ function readPrimitive(r: Reader, t: PrimitiveType, f: FieldSpec, ctx: Ctx, comp
     case "records": {
       const n = readLength(r, compact, t === "string")
       if (n < 0) {
-        if (!nullable && n === -1) throw new KafkaDecodeError(`${where}: null in a non-nullable field`)
-        if (n < -1) throw new KafkaDecodeError(`${where}: negative length ${n}`)
+        if (!inRange(f.nullableVersions, ctx.version) && n === -1) throw new KafkaDecodeError(`${where()}: null in a non-nullable field`)
+        if (n < -1) throw new KafkaDecodeError(`${where()}: negative length ${n}`)
         return null
       }
       const b = r.raw(n, where)
@@ -256,7 +273,7 @@ function readPrimitive(r: Reader, t: PrimitiveType, f: FieldSpec, ctx: Ctx, comp
       try {
         return utf8.decode(b)
       } catch {
-        throw new KafkaDecodeError(`${where}: invalid UTF-8`)
+        throw new KafkaDecodeError(`${where()}: invalid UTF-8`)
       }
     }
   }
@@ -265,9 +282,7 @@ function readPrimitive(r: Reader, t: PrimitiveType, f: FieldSpec, ctx: Ctx, comp
 function readField(r: Reader, f: FieldSpec, ctx: Ctx): unknown {
   const compact = isFlexible(f, ctx)
   const where = `${ctx.path}.${f.name}`
-  if (f.type === "struct") {
-    return readStruct(r, f.fields!, { ...ctx, path: where })
-  }
+  if (f.type === "struct") return readStruct(r, f.fields!, { ...ctx, path: where })
   if (f.type.startsWith("[]")) {
     const n = readLength(r, compact, false)
     if (n < 0) {
@@ -303,7 +318,7 @@ export function readStruct(r: Reader, fields: readonly FieldSpec[], ctx: Ctx): K
       if (tag <= last) throw new KafkaDecodeError(`${ctx.path}: tagged fields out of order (${tag} after ${last})`)
       last = tag
       const size = r.uvarint()
-      const body = r.raw(size, `${ctx.path} tag ${tag}`)
+      const body = r.raw(size, () => `${ctx.path} tag ${tag}`)
       const f = tagged.get(tag)
       if (!f) continue // an unknown tag: newer peers may send them, and they are skippable by design
       const sub = new Reader(body)
@@ -323,19 +338,20 @@ function writeLength(w: Writer, n: number, compact: boolean, int16: boolean): vo
   else w.int32(n)
 }
 
-function fail(where: string, what: string): never {
+function failAt(where: string, what: string): never {
   throw new KafkaEncodeError(`${where}: ${what}`)
 }
 
 function writePrimitive(w: Writer, t: PrimitiveType, v: unknown, f: FieldSpec, ctx: Ctx, compact: boolean): void {
-  const where = `${ctx.path}.${f.name}`
+  // Typed as a declaration so that TypeScript narrows after a call; the path is built only when failing.
+  const fail: (what: string) => never = (what) => failAt(`${ctx.path}.${f.name}`, what)
   const int = (min: number, max: number) => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(where, `${String(v)} is not a ${t}`)
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(`${String(v)} is not a ${t}`)
     return v
   }
   switch (t) {
     case "bool":
-      if (typeof v !== "boolean") fail(where, `${String(v)} is not a boolean`)
+      if (typeof v !== "boolean") fail(`${String(v)} is not a boolean`)
       return w.bool(v)
     case "int8":
       return w.int8(int(-0x80, 0x7f))
@@ -348,23 +364,23 @@ function writePrimitive(w: Writer, t: PrimitiveType, v: unknown, f: FieldSpec, c
     case "uint32":
       return w.uint32(int(0, 0xffffffff))
     case "int64":
-      if (typeof v !== "bigint" || v < -(1n << 63n) || v >= 1n << 63n) fail(where, `${String(v)} is not an int64 (a bigint)`)
+      if (typeof v !== "bigint" || v < -(1n << 63n) || v >= 1n << 63n) fail(`${String(v)} is not an int64 (a bigint)`)
       return w.int64(v)
     case "float64":
-      if (typeof v !== "number") fail(where, `${String(v)} is not a number`)
+      if (typeof v !== "number") fail(`${String(v)} is not a number`)
       return w.float64(v)
     case "uuid":
-      if (!(v instanceof Uint8Array) || v.length !== 16) fail(where, "a uuid is 16 bytes")
+      if (!(v instanceof Uint8Array) || v.length !== 16) fail("a uuid is 16 bytes")
       return w.raw(v)
     case "string":
     case "bytes":
     case "records": {
       if (v === null || v === undefined) {
-        if (!inRange(f.nullableVersions, ctx.version)) fail(where, "null in a non-nullable field")
+        if (!inRange(f.nullableVersions, ctx.version)) fail("null in a non-nullable field")
         return writeLength(w, -1, compact, t === "string")
       }
-      const b = t === "string" ? (typeof v === "string" ? utf8Encoder.encode(v) : fail(where, "not a string")) : v instanceof Uint8Array ? v : fail(where, "not a Uint8Array")
-      if (t === "string" && !compact && b.length > 0x7fff) fail(where, `string of ${b.length} bytes is over the int16 limit`)
+      const b = t === "string" ? (typeof v === "string" ? utf8Encoder.encode(v) : fail("not a string")) : v instanceof Uint8Array ? v : fail("not a Uint8Array")
+      if (t === "string" && !compact && b.length > 0x7fff) fail(`string of ${b.length} bytes is over the int16 limit`)
       writeLength(w, b.length, compact, t === "string")
       return w.raw(b)
     }
@@ -375,15 +391,15 @@ function writeField(w: Writer, f: FieldSpec, v: unknown, ctx: Ctx): void {
   const compact = isFlexible(f, ctx)
   const where = `${ctx.path}.${f.name}`
   if (f.type === "struct") {
-    if (typeof v !== "object" || v === null) fail(where, "not a struct")
+    if (typeof v !== "object" || v === null) failAt(where, "not a struct")
     return writeStruct(w, f.fields!, v as KafkaValue, { ...ctx, path: where })
   }
   if (f.type.startsWith("[]")) {
     if (v === null || v === undefined) {
-      if (!inRange(f.nullableVersions, ctx.version)) fail(where, "null in a non-nullable array")
+      if (!inRange(f.nullableVersions, ctx.version)) failAt(where, "null in a non-nullable array")
       return writeLength(w, -1, compact, false)
     }
-    if (!Array.isArray(v)) fail(where, "not an array")
+    if (!Array.isArray(v)) failAt(where, "not an array")
     writeLength(w, v.length, compact, false)
     const elem = f.type.slice(2) as PrimitiveType | "struct"
     v.forEach((x, i) => {
@@ -432,19 +448,18 @@ export function writeStruct(w: Writer, fields: readonly FieldSpec[], value: Kafk
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-function context(spec: MessageSpec, version: number): Ctx {
-  if (!inRange(spec.validVersions, version)) throw new KafkaEncodeError(`${spec.name} has no version ${version}`)
+/** The top-level context of a message at a version; `Err` is what a missing version throws. */
+function context(spec: MessageSpec, version: number, Err: new (message: string) => Error): Ctx {
+  if (!inRange(spec.validVersions, version)) throw new Err(`${spec.name} has no version ${version}`)
   return { version, flexible: inRange(spec.flexibleVersions, version), path: spec.name }
 }
 
 export function encodeMessage(w: Writer, spec: MessageSpec, version: number, value: KafkaValue): void {
-  const ctx = context(spec, version)
-  writeStruct(w, spec.fields, value, ctx)
+  writeStruct(w, spec.fields, value, context(spec, version, KafkaEncodeError))
 }
 
 export function decodeMessage(r: Reader, spec: MessageSpec, version: number): KafkaValue {
-  if (!inRange(spec.validVersions, version)) throw new KafkaDecodeError(`${spec.name} has no version ${version}`)
-  return readStruct(r, spec.fields, { version, flexible: inRange(spec.flexibleVersions, version), path: spec.name })
+  return readStruct(r, spec.fields, context(spec, version, KafkaDecodeError))
 }
 
 /** Encodes a message body alone (no header, no size prefix). */
