@@ -10,16 +10,10 @@ import { spawn } from "node:child_process"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startKafkaServer, type KafkaServer } from "../../adapters/tcp/kafka/server.ts"
-import { ensureKafkaBatches } from "../log/java-batches.ts"
+import { ensureKafkaBatches, missingJavaTool } from "../log/java-batches.ts"
 
-const hasTool = (tool: string) =>
-  new Promise<boolean>((resolve) => {
-    const p = spawn(tool, ["-version"], { stdio: "ignore" })
-    p.on("error", () => resolve(false))
-    p.on("exit", (code) => resolve(code === 0))
-  })
-const javaMissing = !(await hasTool("java")) || !(await hasTool("mvn"))
-if (javaMissing) console.warn("[kafka-wire java-client] skipped: java or mvn is not installed")
+const javaMissing = missingJavaTool()
+if (javaMissing) console.warn(`[kafka-wire java-client] skipped: ${javaMissing} is not installed`)
 
 let server: KafkaServer
 const metadataVersions: number[] = []
@@ -47,7 +41,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout
   })
 }
 
-describe.skipIf(javaMissing)("Java client through the Kafka endpoint", () => {
+describe.skipIf(javaMissing !== undefined)("Java client through the Kafka endpoint", () => {
   it("describeCluster: ApiVersions v4 and Metadata v12 (flexible) understood by kafka-clients", async () => {
     const { classesDir, classpath } = await ensureKafkaBatches()
     const r = await run("java", ["-cp", [classesDir, classpath].join(path.delimiter), "sequent.WireProbe", `127.0.0.1:${server.port}`])

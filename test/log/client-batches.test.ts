@@ -15,11 +15,10 @@
  * keys, timestamps out of order, 300 KB of text (several blocks in every framing) and
  * incompressible values (LZ4 blocks stored uncompressed).
  */
-import { execFileSync } from "node:child_process"
 import { beforeAll, describe, expect, it } from "vitest"
 import { loadKafkaCodecs } from "../../adapters/compression/index.ts"
 import { Compression, crcMatches, decodeRecords, encodeBatch, type BatchHeader, type CompressionId, type KafkaRecord } from "../../core/log/index.ts"
-import { ensureKafkaBatches, kafkaClientsVersion, runKafkaBatches, type JavaBatchSpec, type JavaCodec, type JavaRecord, type JavaRun } from "./java-batches.ts"
+import { ensureKafkaBatches, kafkaClientsVersion, missingJavaTool, runKafkaBatches, type JavaBatchSpec, type JavaCodec, type JavaRecord, type JavaRun } from "./java-batches.ts"
 import { captureKafkajsBatches, type KafkajsMessage } from "./kafkajs-batches.ts"
 
 const codecs = await loadKafkaCodecs()
@@ -132,13 +131,8 @@ const NETWORK_TROUBLE =
 
 /** undefined if the Java program can be built, else why it cannot (an environment limit). */
 async function whyJavaUnavailable(): Promise<string | undefined> {
-  for (const tool of ["java", "mvn"]) {
-    try {
-      execFileSync(tool, ["-version"], { stdio: "ignore" })
-    } catch {
-      return `${tool} is not installed`
-    }
-  }
+  const missing = missingJavaTool()
+  if (missing) return `${missing} is not installed`
   try {
     await ensureKafkaBatches()
     return undefined

@@ -5,7 +5,7 @@
 // under node_modules/.cache, cached by the hash of the pom and the Java source (as
 // test/interop/zk/java.ts does), so only a changed program is rebuilt.
 
-import { spawn } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { readFile, readdir, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
@@ -108,6 +108,18 @@ async function build(): Promise<KafkaBatchesBuild> {
     await writeFile(path.join(dir, "ok"), new Date().toISOString() + "\n")
     return { classesDir, classpath: cp }
   })
+}
+
+/** The first of java and mvn that is not installed, if any (an environment limit, not a bug). */
+export function missingJavaTool(): string | undefined {
+  for (const tool of ["java", "mvn"]) {
+    try {
+      execFileSync(tool, ["-version"], { stdio: "ignore" })
+    } catch {
+      return tool
+    }
+  }
+  return undefined
 }
 
 /** The kafka-clients version the pom pins. */
