@@ -201,6 +201,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
   let lastSent: { from: number; to: number; message: Message }[] = []
 
   let lastInput: Input | ControllerInput | undefined
+  const traceFull = () => o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps
   const snapshot = (actor: number, action: string): ReplicationTraceStep => ({
     actor,
     action,
@@ -335,7 +336,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
   try {
     for (let x = q.pop(); x !== undefined && x.time <= end; x = q.pop()) {
       now = x.time
-      if (o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps) break
+      if (traceFull()) break
       const e = x.e
       switch (e.kind) {
         case "deliver": {
@@ -419,7 +420,7 @@ export function runReplicationSim(o: ReplicationSimOptions): ReplicationSimResul
         }
       }
     }
-    const cut = o.maxTraceSteps !== undefined && trace.length >= o.maxTraceSteps
+    const cut = traceFull()
     if (!cut && liveness && (probe === undefined || ![...acked.values()].includes(probe)))
       throw new Violation("Liveness", `no acks=all write succeeded within ${livenessMs} ms after healing (leader ${ctrl.partition.leader}, ISR ${ctrl.partition.isr.join(",")})`)
     // Jepsen-style check of the client history against the final leader's log (a run cut
